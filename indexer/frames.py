@@ -1,0 +1,238 @@
+"""Shots and keyframes from the video stream, decoding as little as possible.
+
+Pass 1 decodes only the stream's keyframes (`skip_frame="NONKEY"`), which encoders place at
+scene cuts and at least every few seconds. Only where two neighbouring keyframes differ (a cut
+lies between them) or lie far apart is that stretch decoded frame by frame (pass 2, after a
+seek), which places each cut on the exact frame. A talk with a cut every 10 s decodes a small
+share of its frames; an all-intra file decodes all of them once and never refines.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import av
+import numpy as np
+from PIL import Image
+
+from .errors import Cancelled, MediaError
+
+SIGNATURE_SIZE = (64, 36)
+# Mean absolute RGB difference (0..1) between consecutive frames that marks a hard cut...
+CUT_THRESHOLD = 0.11
+# ...and that must also stand out this much from the recent motion, so fast pans are not cuts.
+CUT_CONTRAST = 2.5
+# Two keyframes this different may have a cut between them: decode what lies between.
+REFINE_THRESHOLD = 0.06
+# The short side of the images kept for CLIP and thumbnails (CLIP looks at 224).
+KEEP_SHORT_SIDE = 256
+
+
+@dataclass
+class Shot:
+    index: int
+    start: float
+    end: float
+
+
+@dataclass
+class FrameSample:
+    time: float
+    image: Image.Image
+    shot_index: int = -1
+
+
+@dataclass
+class VisualAnalysis:
+    shots: list[Shot]
+    keyframes: list[FrameSample]
+    frames_decoded: int = 0
+    keyframes_decoded: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+_PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
+
+
+def _signature(frame: av.VideoFrame) -> np.ndarray:
+    """A 3x36x64 Y/U/V thumbnail; read straight off the decoded planes, so nearly free per frame."""
+    cols, rows = SIGNATURE_SIZE
+    if frame.format.name not in _PLANAR_YUV:
+        frame = frame.reformat(width=cols, height=rows, format="yuv444p")
+    out = np.empty((3, rows, cols), dtype=np.int16)
+    for i, plane in enumerate(frame.planes[:3]):
+        pixels = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        ys = np.linspace(0, plane.height - 1, rows).astype(np.intp)
+        xs = np.linspace(0, plane.width - 1, cols).astype(np.intp)
+        out[i] = pixels[np.ix_(ys, xs)]
+    return out
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> float:
+    """0..1; brightness counts fully, colour half, so a cut between equally bright colours still shows."""
+    delta = np.abs(a - b).reshape(3, -1).mean(axis=1)
+    return float(delta[0] + 0.5 * (delta[1] + delta[2])) / 255.0
+
+
+def _keep_image(frame: av.VideoFrame) -> Image.Image:
+    w, h = frame.width, frame.height
+    scale = KEEP_SHORT_SIDE / min(w, h)
+    if scale < 1:
+        w, h = max(2, round(w * scale)), max(2, round(h * scale))
+    return frame.to_image(width=w, height=h)
+
+
+def _frame_time(frame: av.VideoFrame, fallback_index: int, fps: float) -> float:
+    return float(frame.time) if frame.time is not None else fallback_index / fps
+
+
+class _Refiner:
+    """Pass 2: decodes every frame between two keyframes through its own demuxer."""
+
+    def __init__(self, path: Path):
+        self.container = av.open(str(path))
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.frames_decoded = 0
+
+    def frames_between(self, start_pts: int, end_pts: int):
+        self.container.seek(start_pts, stream=self.stream, backward=True, any_frame=False)
+        for frame in self.container.decode(self.stream):
+            if frame.pts is None or frame.pts < start_pts:
+                continue
+            if frame.pts >= end_pts:
+                return
+            self.frames_decoded += 1
+            yield frame
+
+    def close(self):
+        self.container.close()
+
+
+def analyse_video(path: Path, duration: float, fps: float | None, interval: float = 5.0,
+                  progress: Callable[[float], None] | None = None,
+                  cancel: threading.Event | None = None) -> VisualAnalysis:
+    """Find shots (hard cuts) and pick keyframes: each shot's first frame, then one every `interval` s."""
+    fps = fps or 25.0
+    max_gap = 2 * interval
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"cannot open video: {exc}") from None
+    refiner: _Refiner | None = None
+    cut_times: list[float] = []
+    samples: list[FrameSample] = []
+    keyframes_decoded = 0
+    last_time = 0.0
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.skip_frame = "NONKEY"
+        prev = None  # (pts, time, signature) of the previous keyframe
+        last_sample_time = -1e9
+        for index, frame in enumerate(_decode(container, stream, path)):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            keyframes_decoded += 1
+            t = _frame_time(frame, index, fps)
+            last_time = max(last_time, t)
+            sig = _signature(frame)
+            changed = prev is not None and _difference(prev[2], sig) > REFINE_THRESHOLD
+            if prev is not None and frame.pts is not None and prev[0] is not None and (changed or t - prev[1] > max_gap):
+                refiner = refiner or _Refiner(path)
+                found_cuts, found_samples, last_sample_time = _refine(
+                    refiner, prev, (frame.pts, t, sig), interval, last_sample_time, fps)
+                cut_times.extend(found_cuts)
+                samples.extend(found_samples)
+                if found_cuts and found_cuts[-1] == t:
+                    last_sample_time = -1e9  # this keyframe opens a new shot
+            elif changed and prev is not None:
+                cut_times.append(t)  # no timestamps to refine with: the cut is at this keyframe's precision
+                last_sample_time = -1e9
+            if prev is None or t - last_sample_time >= interval:
+                samples.append(FrameSample(t, _keep_image(frame)))
+                last_sample_time = t
+            prev = (frame.pts, t, sig)
+            if progress and duration:
+                progress(min(1.0, t / duration))
+    finally:
+        container.close()
+        if refiner:
+            refiner.close()
+    if keyframes_decoded == 0:
+        raise MediaError("the video stream has no decodable frames")
+    if duration and last_time < duration - max(max_gap, 0.1 * duration) and keyframes_decoded > 1:
+        raise MediaError(f"video stops decoding at {last_time:.1f} s of {duration:.1f} s: truncated or corrupt")
+    shots = _shots_from_cuts(sorted(set(round(c, 4) for c in cut_times)), duration or last_time)
+    keyframes = _assign_samples(samples, shots, interval)
+    frames_decoded = keyframes_decoded + (refiner.frames_decoded if refiner else 0)
+    return VisualAnalysis(shots=shots, keyframes=keyframes, frames_decoded=frames_decoded,
+                          keyframes_decoded=keyframes_decoded)
+
+
+def _decode(container, stream, path):
+    try:
+        yield from container.decode(stream)
+    except av.error.EOFError:
+        return
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"video stream is corrupt: {exc}") from None
+
+
+def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: float, fps: float):
+    """Decode every frame from keyframe `prev` up to keyframe `cur`: exact cuts, plus samples in long stretches."""
+    prev_pts, prev_time, prev_sig = prev
+    cur_pts, cur_time, cur_sig = cur
+    cuts: list[float] = []
+    samples: list[FrameSample] = []
+    recent: list[float] = []
+    last_sig = prev_sig
+    shot_start = prev_time
+    for frame in refiner.frames_between(prev_pts + 1, cur_pts):
+        t = _frame_time(frame, 0, fps)
+        sig = _signature(frame)
+        d = _difference(last_sig, sig)
+        if _is_cut(d, recent):
+            cuts.append(t)
+            shot_start = t
+            last_sample_time = -1e9
+        recent.append(d)
+        if t - last_sample_time >= interval and (t - shot_start >= min(interval, 0.5) or shot_start == t):
+            samples.append(FrameSample(t, _keep_image(frame)))
+            last_sample_time = t
+        last_sig = sig
+    if _is_cut(_difference(last_sig, cur_sig), recent):
+        cuts.append(cur_time)
+    return cuts, samples, last_sample_time
+
+
+def _is_cut(d: float, recent: list[float]) -> bool:
+    if d <= CUT_THRESHOLD:
+        return False
+    window = recent[-8:]
+    motion = float(np.median(window)) if window else 0.0
+    return d >= CUT_CONTRAST * max(motion, 0.01)
+
+
+def _shots_from_cuts(cuts: list[float], end: float) -> list[Shot]:
+    bounds = [0.0] + [c for c in cuts if 0.0 < c < end] + [end]
+    return [Shot(i, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
+
+
+def _assign_samples(samples: list[FrameSample], shots: list[Shot], interval: float) -> list[FrameSample]:
+    """Give each sample its shot; keep each shot's first sample and then one per `interval`."""
+    samples.sort(key=lambda s: s.time)
+    kept: list[FrameSample] = []
+    starts = [s.start for s in shots]
+    last_in_shot: dict[int, float] = {}
+    for sample in samples:
+        shot = max(0, int(np.searchsorted(starts, sample.time + 1e-6, side="right")) - 1)
+        previous = last_in_shot.get(shot)
+        if previous is not None and sample.time - previous < interval * 0.5:
+            continue
+        sample.shot_index = shot
+        last_in_shot[shot] = sample.time
+        kept.append(sample)
+    return kept

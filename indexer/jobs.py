@@ -1,0 +1,50 @@
+"""Indexing jobs, run in this process: one job per file, recorded in the catalog so anyone can watch."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import select
+
+from search.catalog import Catalog, Job, utcnow
+
+from .pipeline import Indexer, Outcome
+
+
+def enqueue(catalog: Catalog, paths: list[Path], force: bool = False) -> list[int]:
+    with catalog.session() as s, s.begin():
+        jobs = [Job(kind="index", path=str(Path(p).absolute()), status="queued", force=force) for p in paths]
+        s.add_all(jobs)
+        s.flush()
+        return [job.id for job in jobs]
+
+
+def run_jobs(indexer: Indexer, job_ids: list[int], on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Runs queued jobs in order; a failed file never stops the batch. Ctrl-C marks the rest cancelled."""
+    outcomes: list[Outcome] = []
+    try:
+        for job_id in job_ids:
+            with indexer.catalog.session() as s:
+                job = s.get(Job, job_id)
+                if job is None or job.status != "queued":
+                    continue
+                path, force = Path(job.path), job.force
+            outcome = indexer.index_path(path, force=force, job_id=job_id)
+            outcomes.append(outcome)
+            if on_result:
+                on_result(outcome)
+    finally:
+        # whatever did not run (Ctrl-C, a crash) says so instead of sitting "queued" forever
+        with indexer.catalog.session() as s, s.begin():
+            for job in s.scalars(select(Job).where(Job.id.in_(job_ids), Job.status.in_(("queued", "running")))):
+                job.status, job.message, job.finished_at = "cancelled", "interrupted before it finished", utcnow()
+    return outcomes
+
+
+def recent_jobs(catalog: Catalog, limit: int = 20) -> list[dict]:
+    with catalog.session() as s:
+        rows = s.scalars(select(Job).order_by(Job.id.desc()).limit(limit)).all()
+        return [{"id": j.id, "path": j.path, "status": j.status, "stage": j.stage, "progress": j.progress,
+                 "message": j.message, "video_id": j.video_id,
+                 "created_at": j.created_at.isoformat() if j.created_at else None,
+                 "finished_at": j.finished_at.isoformat() if j.finished_at else None} for j in rows]

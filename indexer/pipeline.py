@@ -1,0 +1,450 @@
+"""Index one file: probe, then pictures and sound side by side, then one transaction of results.
+
+A video is either fully indexed or not at all: everything the models produce is held in memory
+(thumbnails go to disk under content-addressed names first) and written in a single commit. A
+process killed mid-video leaves only its claim ("indexing" by host:pid), which the next run sees
+is dead and redoes.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sqlalchemy import delete, select
+
+import models
+from search.catalog import (Catalog, Embedding, Job, Keyframe, Shot, TranscriptSegment, Video, VideoStatus,
+                            utcnow, vector_bytes)
+from settings import Settings
+
+from .audio import is_silent, load_audio
+from .errors import Cancelled, MediaError
+from .frames import VisualAnalysis, analyse_video
+from .probe import MediaInfo, probe
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_WIDTH = 320
+# A claim older than this from another host is presumed dead (same host: the pid is checked).
+FOREIGN_CLAIM_TTL = 6 * 3600
+
+ProgressFn = Callable[[str, str, float], None]  # (path, stage, fraction of this file done)
+
+
+@dataclass
+class Outcome:
+    path: str
+    status: str  # "indexed" | "skipped" | "failed"
+    video_id: int | None = None
+    message: str = ""
+    seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "status": self.status, "video_id": self.video_id, "message": self.message,
+                "seconds": round(self.seconds, 3), "stages": {k: round(v, 3) for k, v in self.stages.items()}}
+
+
+def content_hash(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except FileNotFoundError:
+        raise MediaError("file not found (moved or deleted?)") from None
+    except IsADirectoryError:
+        raise MediaError("is a folder, not a file") from None
+    except PermissionError:
+        raise MediaError("permission denied") from None
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_is_alive(claimed_by: str | None, claimed_at) -> bool:
+    if not claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host == socket.gethostname():
+        try:
+            os.kill(int(pid), 0)
+        except (ProcessLookupError, ValueError):
+            return False
+        except PermissionError:
+            return True
+        return True
+    if claimed_at is None:
+        return False
+    if claimed_at.tzinfo is None:  # SQLite hands back naive datetimes
+        claimed_at = claimed_at.replace(tzinfo=utcnow().tzinfo)
+    return (utcnow() - claimed_at).total_seconds() < FOREIGN_CLAIM_TTL
+
+
+@dataclass
+class _AudioResult:
+    language: str | None = None
+    segments: list = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    note: str = ""
+
+
+class Indexer:
+    def __init__(self, settings: Settings, catalog: Catalog, on_progress: ProgressFn | None = None,
+                 cancel: threading.Event | None = None):
+        self.settings = settings
+        self.catalog = catalog
+        self.on_progress = on_progress
+        self.cancel = cancel or threading.Event()
+        self.worker = this_worker()
+        self._stage_lock = threading.Lock()
+
+    # Models load on first use, once per process (models caches them).
+    def speech(self):
+        return models.load_speech(self.settings.speech_model, self.settings.models_dir, self.settings.device)
+
+    def text(self):
+        return models.load_text(self.settings.text_model, self.settings.device)
+
+    def clip(self):
+        return models.load_clip(self.settings.clip_model, self.settings.models_dir, self.settings.device)
+
+    def model_versions(self) -> dict[str, str]:
+        s = self.settings
+        return models.model_versions(s.speech_model, s.text_model, s.clip_model, s.models_dir)
+
+    def index_path(self, path: Path, force: bool = False, job_id: int | None = None) -> Outcome:
+        path = Path(path).absolute()
+        started = time.perf_counter()
+        outcome = self._index(path, force, job_id)
+        outcome.seconds = time.perf_counter() - started
+        if job_id is not None:
+            self._finish_job(job_id, outcome)
+        return outcome
+
+    def _index(self, path: Path, force: bool, job_id: int | None) -> Outcome:
+        stages: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            digest = content_hash(path)
+        except MediaError as exc:
+            return self._fail_without_hash(path, str(exc))
+        stages["hash"] = time.perf_counter() - t0
+        claimed = self._claim(path, digest, force, job_id)
+        if isinstance(claimed, Outcome):
+            return claimed
+        video_id = claimed
+        try:
+            self._report(path, "probe", 0.0, job_id)
+            t0 = time.perf_counter()
+            info = probe(path)
+            stages["probe"] = time.perf_counter() - t0
+            visual, audio, thumbnails = self._analyse(path, info, stages, job_id)
+            self._check_unchanged(path, info)
+            t0 = time.perf_counter()
+            self._commit(video_id, path, digest, info, visual, audio, thumbnails)
+            stages["write"] = time.perf_counter() - t0
+        except MediaError as exc:
+            self._fail(video_id, str(exc))
+            return Outcome(str(path), "failed", video_id, str(exc), stages=stages)
+        except (Cancelled, KeyboardInterrupt):
+            self._release(video_id)
+            raise
+        except Exception as exc:  # a bug or a model failure: record it, keep the batch going
+            log.error("indexing %s failed:\n%s", path, traceback.format_exc())
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._fail(video_id, message)
+            return Outcome(str(path), "failed", video_id, message, stages=stages)
+        notes = [n for n in (self._notes(info, audio)) if n]
+        return Outcome(str(path), "indexed", video_id, "; ".join(notes), stages=stages)
+
+    # -- claiming ---------------------------------------------------------------------------------
+
+    def _claim(self, path: Path, digest: str, force: bool, job_id: int | None) -> int | Outcome:
+        key = str(path)
+        with self.catalog.session() as s, s.begin():
+            video = s.scalar(select(Video).where(Video.path == key).with_for_update())
+            if video is not None and video.status == VideoStatus.INDEXING and video.claimed_by != self.worker \
+                    and claim_is_alive(video.claimed_by, video.claimed_at):
+                return Outcome(key, "skipped", video.id, f"being indexed by {video.claimed_by}")
+            if not force and video is not None and video.status == VideoStatus.INDEXED and video.content_hash == digest:
+                return Outcome(key, "skipped", video.id, "already indexed")
+            if not force:
+                twin = s.scalar(select(Video).where(Video.content_hash == digest, Video.path != key,
+                                                    Video.status == VideoStatus.INDEXED))
+                if twin is not None:
+                    if not Path(twin.path).exists():
+                        # the same bytes under a new name: a move, not a new video
+                        old = twin.path
+                        if video is not None:
+                            s.delete(video)
+                            s.flush()
+                        twin.path, twin.title = key, title_from_path(path)
+                        return Outcome(key, "skipped", twin.id, f"moved from {old}; index entry updated")
+                    return Outcome(key, "skipped", twin.id, f"same content as video {twin.id} ({twin.path})")
+            if video is None:
+                video = Video(path=key, title=title_from_path(path), model_versions={})
+                s.add(video)
+            video.status = VideoStatus.INDEXING
+            video.claimed_by, video.claimed_at = self.worker, utcnow()
+            video.content_hash = digest
+            video.error = None
+            s.flush()
+            if job_id is not None:
+                job = s.get(Job, job_id)
+                job.video_id, job.status, job.started_at = video.id, "running", utcnow()
+                job.attempts += 1
+            return video.id
+
+    def _fail_without_hash(self, path: Path, message: str) -> Outcome:
+        """A file we cannot even read: record it so `index status` lists it with its reason."""
+        with self.catalog.session() as s, s.begin():
+            video = s.scalar(select(Video).where(Video.path == str(path)))
+            if video is None:
+                video = Video(path=str(path), title=title_from_path(path), model_versions={})
+                s.add(video)
+            else:
+                _drop_results(s, video.id)
+            video.status, video.error = VideoStatus.FAILED, message
+            video.claimed_by = video.claimed_at = None
+            s.flush()
+            return Outcome(str(path), "failed", video.id, message)
+
+    def _fail(self, video_id: int, message: str) -> None:
+        with self.catalog.session() as s, s.begin():
+            _drop_results(s, video_id)
+            video = s.get(Video, video_id)
+            video.status, video.error = VideoStatus.FAILED, message
+            video.claimed_by = video.claimed_at = None
+
+    def _release(self, video_id: int) -> None:
+        """Interrupted: hand the video back as pending so the next run picks it up."""
+        with self.catalog.session() as s, s.begin():
+            video = s.get(Video, video_id)
+            if video is not None and video.claimed_by == self.worker:
+                _drop_results(s, video_id)
+                video.status, video.error = VideoStatus.PENDING, "interrupted; run `index add` again to resume"
+                video.claimed_by = video.claimed_at = None
+
+    # -- analysis ---------------------------------------------------------------------------------
+
+    def _analyse(self, path: Path, info: MediaInfo, stages: dict, job_id: int | None):
+        local_cancel = threading.Event()
+        fractions = {"visual": 0.0 if info.has_video else 1.0, "audio": 0.0 if info.has_audio else 1.0}
+
+        def progress(part: str, stage: str):
+            def report(fraction: float):
+                if self.cancel.is_set() or local_cancel.is_set():
+                    raise Cancelled()
+                fractions[part] = fraction
+                self._report(path, stage, (fractions["visual"] + fractions["audio"]) / 2, job_id)
+            return report
+
+        def watch_cancel():
+            while not local_cancel.wait(0.2):
+                if self.cancel.is_set():
+                    local_cancel.set()
+
+        watcher = threading.Thread(target=watch_cancel, daemon=True)
+        watcher.start()
+        # PyAV, CTranslate2 and torch release the GIL: decoding and speech run truly side by side.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="index") as pool:
+            visual_job = pool.submit(self._visual, path, info, stages, progress("visual", "pictures"), local_cancel) \
+                if info.has_video else None
+            audio_job = pool.submit(self._audio, path, info, stages, progress("audio", "speech"), local_cancel) \
+                if info.has_audio else None
+            try:
+                visual, thumbnails = visual_job.result() if visual_job else (None, [])
+                audio = audio_job.result() if audio_job else _AudioResult(note="no audio track")
+            except BaseException:
+                local_cancel.set()
+                raise
+            finally:
+                local_cancel.set()
+        return visual, audio, thumbnails
+
+    def _timed(self, stages: dict, name: str, started: float) -> None:
+        with self._stage_lock:
+            stages[name] = stages.get(name, 0.0) + time.perf_counter() - started
+
+    def _visual(self, path: Path, info: MediaInfo, stages: dict, report, cancel):
+        t0 = time.perf_counter()
+        visual = analyse_video(path, info.duration, info.fps, self.settings.keyframe_interval,
+                               progress=lambda f: report(0.8 * f), cancel=cancel)
+        self._timed(stages, "shots", t0)
+        t0 = time.perf_counter()
+        thumbnails = [_jpeg(sample.image) for sample in visual.keyframes]
+        self._timed(stages, "thumbnails", t0)
+        clip = self.clip()
+        visual.stats["clip_vectors"] = None
+        if clip is not None and visual.keyframes:
+            t0 = time.perf_counter()
+            visual.stats["clip_vectors"] = clip.encode_images([k.image for k in visual.keyframes])
+            self._timed(stages, "clip", t0)
+        report(1.0)
+        return visual, thumbnails
+
+    def _audio(self, path: Path, info: MediaInfo, stages: dict, report, cancel) -> _AudioResult:
+        t0 = time.perf_counter()
+        audio = load_audio(path, cancel)
+        self._timed(stages, "audio", t0)
+        if is_silent(audio):
+            report(1.0)
+            return _AudioResult(note="audio is silent: no transcript")
+        t0 = time.perf_counter()
+        transcript = self.speech().transcribe(audio, progress=lambda seconds: report(0.9 * seconds / info.duration))
+        self._timed(stages, "asr", t0)
+        result = _AudioResult(language=transcript.language, segments=transcript.segments)
+        if not transcript.segments:
+            result.note = "no speech found"
+        else:
+            t0 = time.perf_counter()
+            result.vectors = self.text().encode([seg.text for seg in transcript.segments])
+            self._timed(stages, "text_embed", t0)
+        report(1.0)
+        return result
+
+    @staticmethod
+    def _notes(info: MediaInfo, audio: _AudioResult) -> list[str]:
+        return ["audio only: no video stream" if not info.has_video else "", audio.note]
+
+    def _check_unchanged(self, path: Path, info: MediaInfo) -> None:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise MediaError("file vanished while it was being indexed") from None
+        if size != info.size_bytes:
+            raise MediaError("file changed while it was being indexed; run `index add` again")
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def _commit(self, video_id: int, path: Path, digest: str, info: MediaInfo, visual: VisualAnalysis | None,
+                audio: _AudioResult, thumbnails: list[bytes]) -> None:
+        versions = self.model_versions()
+        thumb_names = self._write_thumbnails(digest, visual, thumbnails)
+        with self.catalog.session() as s, s.begin():
+            video = s.get(Video, video_id, with_for_update=True)
+            if video is None or video.claimed_by != self.worker:
+                raise Cancelled()  # removed or taken over meanwhile: write nothing
+            _drop_results(s, video_id)
+            video.title = video.title or title_from_path(path)
+            video.size_bytes, video.mtime = info.size_bytes, path.stat().st_mtime
+            video.duration, video.fps = info.duration, info.fps
+            video.width, video.height = info.width, info.height
+            video.container, video.video_codec, video.audio_codec = info.container, info.video_codec, info.audio_codec
+            video.has_video, video.has_audio = info.has_video, info.has_audio
+            video.language = audio.language
+            used = {"speech": versions["speech"]} if info.has_audio else {}
+            if audio.segments:
+                used["text"] = versions["text"]
+            if visual is not None:
+                for shot in visual.shots:
+                    s.add(Shot(video_id=video_id, index=shot.index, start=shot.start, end=shot.end))
+                frames = [Keyframe(video_id=video_id, shot_index=k.shot_index, time=k.time, thumbnail=name,
+                                   width=k.image.width, height=k.image.height)
+                          for k, name in zip(visual.keyframes, thumb_names)]
+                s.add_all(frames)
+                clip_vectors = visual.stats.get("clip_vectors")
+                if clip_vectors is not None:
+                    clip = self.clip()
+                    used["clip"] = clip.version
+                    s.flush()
+                    s.add_all(Embedding(video_id=video_id, owner_kind="keyframe", owner_id=f.id, model=clip.name,
+                                        model_version=clip.version, dim=vec.shape[0], vector=vector_bytes(vec))
+                              for f, vec in zip(frames, clip_vectors))
+            rows = [TranscriptSegment(video_id=video_id, index=i, start=seg.start, end=seg.end, text=seg.text,
+                                      language=audio.language,
+                                      words=[[w.word, round(w.start, 3), round(w.end, 3), round(w.probability, 3)]
+                                             for w in seg.words],
+                                      avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob)
+                    for i, seg in enumerate(audio.segments)]
+            s.add_all(rows)
+            if audio.vectors is not None:
+                s.flush()
+                text = self.text()
+                s.add_all(Embedding(video_id=video_id, owner_kind="segment", owner_id=r.id, model=text.name,
+                                    model_version=text.version, dim=vec.shape[0], vector=vector_bytes(vec))
+                          for r, vec in zip(rows, audio.vectors))
+            video.model_versions = used
+            video.status, video.error = VideoStatus.INDEXED, None
+            video.claimed_by = video.claimed_at = None
+            video.indexed_at = utcnow()
+
+    def _write_thumbnails(self, digest: str, visual: VisualAnalysis | None, thumbnails: list[bytes]) -> list[str]:
+        """Content-addressed files: a rerun rewrites the same names, so a crash leaves no stray versions."""
+        if visual is None:
+            return []
+        folder = self.settings.thumbnails_dir / digest[:2] / digest
+        folder.mkdir(parents=True, exist_ok=True)
+        names = []
+        for sample, data in zip(visual.keyframes, thumbnails):
+            name = f"{digest[:2]}/{digest}/{round(sample.time * 1000):09d}.jpg"
+            target = self.settings.thumbnails_dir / name
+            tmp = target.with_suffix(f".tmp{os.getpid()}")
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, target)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise MediaError(f"cannot write thumbnails to {folder}: {exc.strerror}") from None
+            names.append(name)
+        return names
+
+    # -- progress ---------------------------------------------------------------------------------
+
+    def _report(self, path: Path, stage: str, fraction: float, job_id: int | None) -> None:
+        if self.on_progress:
+            self.on_progress(str(path), stage, fraction)
+        if job_id is not None:
+            self._update_job(job_id, stage, fraction)
+
+    _last_job_write = 0.0
+
+    def _update_job(self, job_id: int, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._last_job_write < 1.0 and fraction < 1.0:
+            return  # progress is for people watching; once a second is enough
+        self._last_job_write = now
+        with self.catalog.session() as s, s.begin():
+            job = s.get(Job, job_id)
+            if job is not None:
+                job.stage, job.progress = stage, round(fraction, 3)
+
+    def _finish_job(self, job_id: int, outcome: Outcome) -> None:
+        with self.catalog.session() as s, s.begin():
+            job = s.get(Job, job_id)
+            if job is None:
+                return
+            job.status = {"indexed": "done", "skipped": "done", "failed": "failed"}[outcome.status]
+            job.progress = 1.0
+            job.stage = outcome.status
+            job.message = outcome.message
+            job.video_id = outcome.video_id
+            job.finished_at = utcnow()
+
+
+def _drop_results(s, video_id: int) -> None:
+    for table in (Embedding, Keyframe, Shot, TranscriptSegment):
+        s.execute(delete(table).where(table.video_id == video_id))
+
+
+def _jpeg(image) -> bytes:
+    thumb = image.copy()
+    thumb.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH))
+    buf = io.BytesIO()
+    thumb.save(buf, format="JPEG", quality=82, optimize=True)
+    return buf.getvalue()
+
+
+def title_from_path(path: Path) -> str:
+    return Path(path).stem.replace("_", " ").strip() or Path(path).name

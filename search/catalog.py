@@ -1,0 +1,258 @@
+"""The catalog: SQL tables that are the source of truth (vectors included), and how to open it.
+
+The schema is created and changed only by the Alembic migrations in `migrations/`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, UniqueConstraint, create_engine, event, func, select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VideoStatus:
+    PENDING = "pending"
+    INDEXING = "indexing"
+    INDEXED = "indexed"
+    FAILED = "failed"
+    ALL = (PENDING, INDEXING, INDEXED, FAILED)
+
+
+class Video(Base):
+    __tablename__ = "videos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    mtime: Mapped[float | None] = mapped_column(Float)
+    duration: Mapped[float | None] = mapped_column(Float)
+    fps: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    container: Mapped[str | None] = mapped_column(String(64))
+    video_codec: Mapped[str | None] = mapped_column(String(64))
+    audio_codec: Mapped[str | None] = mapped_column(String(64))
+    has_video: Mapped[bool] = mapped_column(Boolean, default=True)
+    has_audio: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=VideoStatus.PENDING, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    # {"speech": "whisper-base@1.0.0", "text": ..., "clip": ...}: what made this video's rows
+    model_versions: Mapped[dict] = mapped_column(JSON, default=dict)
+    # who holds this video while status is "indexing" (host:pid) and since when; a dead holder means resume
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    shots: Mapped[list[Shot]] = relationship(back_populates="video", cascade="all, delete-orphan",
+                                             passive_deletes=True, order_by="Shot.index")
+    keyframes: Mapped[list[Keyframe]] = relationship(back_populates="video", cascade="all, delete-orphan",
+                                                     passive_deletes=True, order_by="Keyframe.time")
+    segments: Mapped[list[TranscriptSegment]] = relationship(back_populates="video", cascade="all, delete-orphan",
+                                                             passive_deletes=True, order_by="TranscriptSegment.start")
+
+
+class Shot(Base):
+    __tablename__ = "shots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+
+    video: Mapped[Video] = relationship(back_populates="shots")
+
+
+class Keyframe(Base):
+    __tablename__ = "keyframes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    shot_index: Mapped[int] = mapped_column(Integer)
+    time: Mapped[float] = mapped_column(Float)
+    # relative to the data dir's thumbnails folder
+    thumbnail: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+
+    video: Mapped[Video] = relationship(back_populates="keyframes")
+
+
+class TranscriptSegment(Base):
+    __tablename__ = "transcript_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    # [[word, start, end, probability], ...]
+    words: Mapped[list] = mapped_column(JSON, default=list)
+    avg_logprob: Mapped[float | None] = mapped_column(Float)
+    no_speech_prob: Mapped[float | None] = mapped_column(Float)
+
+    video: Mapped[Video] = relationship(back_populates="segments")
+
+
+class Embedding(Base):
+    """One vector of one catalog row (a transcript segment or a keyframe), as float32 bytes."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (
+        UniqueConstraint("owner_kind", "owner_id", "model", name="uq_embeddings_owner_model"),
+        Index("ix_embeddings_kind_model", "owner_kind", "model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    owner_kind: Mapped[str] = mapped_column(String(16))  # "segment" | "keyframe"
+    owner_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[str] = mapped_column(String(128))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def as_array(self) -> np.ndarray:
+        return np.frombuffer(self.vector, dtype=np.float32)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), default="index")
+    path: Mapped[str] = mapped_column(Text)
+    video_id: Mapped[int | None] = mapped_column(ForeignKey("videos.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    stage: Mapped[str | None] = mapped_column(String(32))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def vector_bytes(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets search read while the indexer writes; busy_timeout waits out a writer instead of failing
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str) -> str:
+    """Create or upgrade the schema to the newest migration; returns the revision."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")
+    return current_revision(url)
+
+
+def current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+class CatalogNotReady(RuntimeError):
+    pass
+
+
+class Catalog:
+    """An engine plus a session factory for one database URL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def check_schema(self) -> None:
+        current, head = current_revision(self.url), head_revision()
+        if current != head:
+            raise CatalogNotReady(
+                f"the catalog at {self.safe_url} is at schema {current or 'none'}, this version needs {head}: "
+                f"run `reelscope init`")
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def counts(self) -> dict:
+        with self.session() as s:
+            by_status = dict(s.execute(select(Video.status, func.count()).group_by(Video.status)).all())
+            return {
+                "videos": sum(by_status.values()),
+                "by_status": {k: by_status.get(k, 0) for k in VideoStatus.ALL},
+                "shots": s.scalar(select(func.count()).select_from(Shot)),
+                "keyframes": s.scalar(select(func.count()).select_from(Keyframe)),
+                "segments": s.scalar(select(func.count()).select_from(TranscriptSegment)),
+                "embeddings": dict(s.execute(select(Embedding.owner_kind, func.count())
+                                             .group_by(Embedding.owner_kind)).all()),
+                "hours": round((s.scalar(select(func.sum(Video.duration))
+                                         .where(Video.status == VideoStatus.INDEXED)) or 0.0) / 3600, 3),
+            }
+
+    def dispose(self) -> None:
+        self.engine.dispose()

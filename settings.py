@@ -1,0 +1,55 @@
+"""Configuration from the environment (REELSCOPE_*), with defaults that need no setup.
+
+Read once per process through `get_settings()`; tests build their own `Settings`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ENV_PREFIX = "REELSCOPE_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "reelscope"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", str(_default_data_dir()))).expanduser())
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    # "auto" picks CUDA when torch sees a GPU, else the CPU
+    device: str = field(default_factory=lambda: _env("DEVICE", "auto"))
+    speech_model: str = field(default_factory=lambda: _env("SPEECH_MODEL", "whisper-base"))
+    text_model: str = field(default_factory=lambda: _env("TEXT_MODEL", "all-MiniLM-L6-v2"))
+    clip_model: str = field(default_factory=lambda: _env("CLIP_MODEL", "ViT-B-32/laion2b_s34b_b79k"))
+    # a long shot still gets a keyframe at least this often, so no stretch of video goes unseen
+    keyframe_interval: float = field(default_factory=lambda: float(_env("KEYFRAME_INTERVAL", "5")))
+    admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
+    broker_url: str = field(default_factory=lambda: _env("BROKER_URL", ""))
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
+
+    @property
+    def catalog_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'catalog.sqlite3'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.data_dir / "thumbnails"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
