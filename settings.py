@@ -30,8 +30,9 @@ class Settings:
     speech_model: str = field(default_factory=lambda: _env("SPEECH_MODEL", "whisper-base"))
     text_model: str = field(default_factory=lambda: _env("TEXT_MODEL", "all-MiniLM-L6-v2"))
     clip_model: str = field(default_factory=lambda: _env("CLIP_MODEL", "ViT-B-32/laion2b_s34b_b79k"))
-    # a long shot still gets a keyframe at least this often, so no stretch of video goes unseen
-    keyframe_interval: float = field(default_factory=lambda: float(_env("KEYFRAME_INTERVAL", "5")))
+    # a long shot still gets a keyframe at least this often, so no stretch of video goes unseen; 10 s
+    # matches most encoders' keyframe spacing, so typical files need no extra decoding for it
+    keyframe_interval: float = field(default_factory=lambda: float(_env("KEYFRAME_INTERVAL", "10")))
     admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
     broker_url: str = field(default_factory=lambda: _env("BROKER_URL", ""))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))

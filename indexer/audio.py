@@ -35,7 +35,9 @@ def load_audio(path: Path, cancel: threading.Event | None = None) -> np.ndarray:
         except av.error.EOFError:
             pass
         except av.error.FFmpegError as exc:
-            raise MediaError(f"audio stream is corrupt: {exc}") from None
+            reached = sum(c.size for c in chunks) / SAMPLE_RATE
+            raise MediaError(f"audio is truncated or corrupt: decoding stopped at {reached:.1f} s "
+                             f"({exc.strerror})") from None
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)

@@ -24,8 +24,11 @@ SIGNATURE_SIZE = (64, 36)
 CUT_THRESHOLD = 0.11
 # ...and that must also stand out this much from the recent motion, so fast pans are not cuts.
 CUT_CONTRAST = 2.5
-# Two keyframes this different may have a cut between them: decode what lies between.
-REFINE_THRESHOLD = 0.06
+# Two keyframes whose colour histograms differ this much (0..1) may have a cut between them, so
+# what lies between is decoded. Histograms shrug off camera motion, which moves pixels a lot
+# over a few seconds; a pixel difference this large still counts, for cuts between alike colours.
+REFINE_HISTOGRAM = 0.15
+REFINE_PIXELS = 0.30
 # The short side of the images kept for CLIP and thumbnails (CLIP looks at 224).
 KEEP_SHORT_SIDE = 256
 
@@ -76,6 +79,21 @@ def _difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(delta[0] + 0.5 * (delta[1] + delta[2])) / 255.0
 
 
+def _histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """0..1, L1 between normalised Y (32 bins) and U, V (16 bins each) histograms."""
+    total = 0.0
+    for plane, shift in ((0, 3), (1, 4), (2, 4)):
+        bins = 256 >> shift
+        ha = np.bincount((a[plane] >> shift).ravel(), minlength=bins)
+        hb = np.bincount((b[plane] >> shift).ravel(), minlength=bins)
+        total += np.abs(ha - hb).sum() / a[plane].size
+    return total / 6.0
+
+
+def _may_hide_cut(a: np.ndarray, b: np.ndarray) -> bool:
+    return _histogram_distance(a, b) > REFINE_HISTOGRAM or _difference(a, b) > REFINE_PIXELS
+
+
 def _keep_image(frame: av.VideoFrame) -> Image.Image:
     w, h = frame.width, frame.height
     scale = KEEP_SHORT_SIDE / min(w, h)
@@ -92,7 +110,10 @@ class _Refiner:
     """Pass 2: decodes every frame between two keyframes through its own demuxer."""
 
     def __init__(self, path: Path):
-        self.container = av.open(str(path))
+        try:
+            self.container = av.open(str(path))
+        except av.error.FileNotFoundError:
+            raise MediaError("file vanished while it was being indexed") from None
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         self.frames_decoded = 0
@@ -111,7 +132,7 @@ class _Refiner:
         self.container.close()
 
 
-def analyse_video(path: Path, duration: float, fps: float | None, interval: float = 5.0,
+def analyse_video(path: Path, duration: float, fps: float | None, interval: float = 10.0,
                   progress: Callable[[float], None] | None = None,
                   cancel: threading.Event | None = None) -> VisualAnalysis:
     """Find shots (hard cuts) and pick keyframes: each shot's first frame, then one every `interval` s."""
@@ -132,15 +153,15 @@ def analyse_video(path: Path, duration: float, fps: float | None, interval: floa
         stream.codec_context.skip_frame = "NONKEY"
         prev = None  # (pts, time, signature) of the previous keyframe
         last_sample_time = -1e9
-        for index, frame in enumerate(_decode(container, stream, path)):
+        for index, frame in enumerate(_decode(container, stream, lambda: (last_time, duration))):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             keyframes_decoded += 1
             t = _frame_time(frame, index, fps)
             last_time = max(last_time, t)
             sig = _signature(frame)
-            changed = prev is not None and _difference(prev[2], sig) > REFINE_THRESHOLD
-            if prev is not None and frame.pts is not None and prev[0] is not None and (changed or t - prev[1] > max_gap):
+            changed = prev is not None and _may_hide_cut(prev[2], sig)
+            if prev is not None and frame.pts is not None and prev[0] is not None and (changed or t - prev[1] > interval * 1.05):
                 refiner = refiner or _Refiner(path)
                 found_cuts, found_samples, last_sample_time = _refine(
                     refiner, prev, (frame.pts, t, sig), interval, last_sample_time, fps)
@@ -172,13 +193,15 @@ def analyse_video(path: Path, duration: float, fps: float | None, interval: floa
                           keyframes_decoded=keyframes_decoded)
 
 
-def _decode(container, stream, path):
+def _decode(container, stream, where: Callable[[], tuple[float, float]]):
     try:
         yield from container.decode(stream)
     except av.error.EOFError:
         return
     except av.error.FFmpegError as exc:
-        raise MediaError(f"video stream is corrupt: {exc}") from None
+        reached, duration = where()
+        raise MediaError(f"video is truncated or corrupt: decoding stopped at {reached:.1f} s of {duration:.1f} s "
+                         f"({exc.strerror})") from None
 
 
 def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: float, fps: float):

@@ -161,8 +161,11 @@ class Indexer:
             self._release(video_id)
             raise
         except Exception as exc:  # a bug or a model failure: record it, keep the batch going
-            log.error("indexing %s failed:\n%s", path, traceback.format_exc())
-            message = f"internal error: {type(exc).__name__}: {exc}"
+            if path.exists():
+                log.error("indexing %s failed:\n%s", path, traceback.format_exc())
+                message = f"internal error: {type(exc).__name__}: {exc}"
+            else:
+                message = "file vanished while it was being indexed"
             self._fail(video_id, message)
             return Outcome(str(path), "failed", video_id, message, stages=stages)
         notes = [n for n in (self._notes(info, audio)) if n]

@@ -1,0 +1,33 @@
+# Two entry points (see README.md):  make demo  |  make test
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export REELSCOPE_DATA_DIR ?= $(CURDIR)/demo-data
+
+.PHONY: install system-deps demo test bench clean
+
+# espeak-ng speaks the sample library's sentences (and the tests' fixtures)
+system-deps:
+	@command -v espeak-ng >/dev/null || { \
+	  echo "installing espeak-ng (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch/torchvision pins match the builds on this machine's disk: pip takes them from there
+install: $(BIN)/python system-deps
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+
+demo: install
+	$(BIN)/reelscope demo
+
+test: install
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/index_speed.py
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache

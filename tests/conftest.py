@@ -1,0 +1,101 @@
+"""Fixtures: real media made on the fly (PyAV + espeak-ng), catalogs on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from search.catalog import Catalog, upgrade
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# The server the catalog tests use; each test session gets its own fresh database on it.
+POSTGRES_ADMIN_URL = os.environ.get("REELSCOPE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def make_settings(data_dir: Path, database_url: str = "", **overrides) -> Settings:
+    base = Settings(data_dir=data_dir, database_url=database_url, device="cpu",
+                    speech_model="whisper-base", text_model="all-MiniLM-L6-v2",
+                    clip_model="ViT-B-32/laion2b_s34b_b79k", keyframe_interval=5.0, admin_token="")
+    return replace(base, **overrides)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A new, empty PostgreSQL database for this session, dropped afterwards."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"reelscope_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); set REELSCOPE_TEST_POSTGRES_URL")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request, tmp_path):
+    """An empty database (no schema yet) on each backend the product supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        yield url
+
+
+@pytest.fixture
+def catalog(catalog_url):
+    upgrade(catalog_url)
+    catalog = Catalog(catalog_url)
+    yield catalog
+    catalog.dispose()
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """The sample videos the indexing tests share (encoded once per session)."""
+    from indexer import samples
+
+    folder = tmp_path_factory.mktemp("media")
+    return {
+        "talk": samples.make_video(
+            folder / "kitchen talk.mp4",
+            [samples.Scene(6.0, photo="coffee"), samples.Scene(5.0, photo="chelsea"),
+             samples.Scene(5.0, colour=(200, 40, 40))],
+            [samples.Utterance(1.0, "Welcome to my kitchen, today we bake bread together."),
+             samples.Utterance(8.5, "The weather tomorrow will be sunny and warm.")],
+            fps=25),
+        "quiet": samples.make_video(
+            folder / "no sound.mp4",
+            [samples.Scene(4.0, photo="astronaut"), samples.Scene(4.0, photo="rocket")], audio=False),
+    }
+
+
+def run_cli(args: list[str], settings: Settings, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """The real `reelscope` command in a child process, configured through the environment like a user would."""
+    env = dict(os.environ, REELSCOPE_DATA_DIR=str(settings.data_dir), REELSCOPE_DATABASE_URL=settings.database_url,
+               REELSCOPE_CLIP_MODEL=settings.clip_model, REELSCOPE_DEVICE=settings.device,
+               REELSCOPE_KEYFRAME_INTERVAL=str(settings.keyframe_interval))
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, **kwargs)

@@ -1,0 +1,55 @@
+"""Shot boundaries and keyframes on real encoded video, whatever the encoder's keyframe layout."""
+from __future__ import annotations
+
+import pytest
+
+from indexer import samples
+from indexer.frames import analyse_video
+from indexer.probe import probe
+
+SCENES = [samples.Scene(2.4, photo="astronaut"), samples.Scene(3.0, photo="coffee"),
+          samples.Scene(0.6, colour=(30, 60, 200)),  # a short shot that holds no keyframe of its own
+          samples.Scene(13.0, photo="chelsea"),      # a long shot: needs keyframes inside it
+          samples.Scene(2.0, colour=(40, 160, 60))]
+
+
+@pytest.mark.parametrize("suffix,gop", [
+    (".mp4", None),  # encoder default: keyframes at cuts
+    (".mp4", 12),    # fixed short GOP: cuts fall between keyframes
+    (".mp4", 1),     # all-intra
+    (".mp4", 500),   # one keyframe for the whole file
+    (".webm", None),  # VP9
+])
+def test_planted_cuts_found_within_one_frame(tmp_path, suffix, gop):
+    fps = 25
+    video = samples.make_video(tmp_path / f"cuts{suffix}", SCENES, fps=fps, audio=False, gop=gop)
+    info = probe(video.path)
+    result = analyse_video(video.path, info.duration, info.fps, interval=5.0)
+    found = [shot.start for shot in result.shots[1:]]
+    assert len(found) == len(video.cuts), f"planted {video.cuts}, found {found}"
+    for planted, detected in zip(video.cuts, found):
+        assert abs(planted - detected) <= 1 / fps + 1e-6, f"planted {video.cuts}, found {found}"
+    assert result.shots[-1].end == pytest.approx(info.duration, abs=0.1)
+
+    # every shot has a keyframe, and no stretch of a shot longer than the interval goes unsampled
+    times_by_shot: dict[int, list[float]] = {}
+    for frame in result.keyframes:
+        shot = result.shots[frame.shot_index]
+        assert shot.start - 1e-6 <= frame.time < shot.end
+        times_by_shot.setdefault(frame.shot_index, []).append(frame.time)
+    for shot in result.shots:
+        times = times_by_shot.get(shot.index)
+        assert times, f"shot {shot} has no keyframe"
+        edges = [shot.start, *times, shot.end]
+        assert max(b - a for a, b in zip(edges, edges[1:])) <= 5.0 * 1.5 + 1 / fps, (shot, times)
+    assert all(frame.image.width >= 256 or frame.image.height >= 256 for frame in result.keyframes)
+
+
+def test_keyframe_decoding_skips_most_frames_when_keyframes_are_sparse(tmp_path):
+    """Stretches between two alike keyframes are not decoded frame by frame."""
+    scenes = [samples.Scene(8.0, photo="astronaut"), samples.Scene(8.0, photo="coffee")]
+    video = samples.make_video(tmp_path / "sparse.mp4", scenes, fps=25, audio=False, gop=50)
+    info = probe(video.path)
+    result = analyse_video(video.path, info.duration, info.fps, interval=5.0)
+    assert [round(s.start, 2) for s in result.shots] == [0.0, 8.0]
+    assert result.frames_decoded < 0.5 * info.frame_count, result.frames_decoded
