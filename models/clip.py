@@ -8,6 +8,14 @@ import numpy as np
 TEST_CONFIG_DIR = Path(__file__).parent / "configs"
 
 
+def register_test_configs() -> None:
+    """Make the test-only architectures (models/configs) known to open_clip."""
+    import open_clip
+
+    if "reelscope-test-tiny" not in open_clip.list_models():
+        open_clip.add_model_config(TEST_CONFIG_DIR)
+
+
 class ClipModel:
     def __init__(self, arch: str, weights: str | None, device: str, name: str, version: str, seed: int | None = None):
         import open_clip
@@ -16,9 +24,9 @@ class ClipModel:
         self.name = name
         self.version = version
         self.device = device
+        register_test_configs()
         if weights is None:
             # only the test model gets here: a small config, seeded random weights
-            open_clip.add_model_config(TEST_CONFIG_DIR)
             torch.manual_seed(seed or 0)
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights, device=device)
         model.eval()

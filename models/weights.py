@@ -125,6 +125,9 @@ def import_clip(name: str, source: Path, models_dir: Path) -> Path:
     """Copy CLIP weights from a local file (or a folder holding one) after checking open_clip can load them."""
     import open_clip
 
+    from .clip import register_test_configs
+
+    register_test_configs()
     spec = get_spec("clip", name)
     if spec.source == "test":
         raise ValueError("the test model has no weights to import")

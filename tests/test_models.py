@@ -1,0 +1,89 @@
+"""Model provisioning: packaged weights, CLIP import, and the visual channel saying plainly when it is off."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import models
+from models import weights
+from models.registry import get_spec
+from tests.conftest import make_settings, run_cli
+
+
+def test_whisper_parts_join_into_a_checked_model_folder(tmp_path):
+    spec = get_spec("speech", "whisper-base")
+    folder = weights.speech_model_dir(spec, tmp_path)
+    assert (folder / "model.bin").stat().st_size == spec.params["joined_size"]
+    assert {p.name for p in folder.iterdir()} >= {"model.bin", "config.json", "tokenizer.json", "vocabulary.json"}
+    # a torn file from an earlier crash is replaced, not trusted
+    (folder / "model.bin").write_bytes(b"torn")
+    weights.speech_model_dir(spec, tmp_path)
+    assert (folder / "model.bin").stat().st_size == spec.params["joined_size"]
+
+
+def test_minilm_puts_paraphrases_closer_than_unrelated_sentences():
+    embedder = models.load_text("all-MiniLM-L6-v2", "cpu")
+    a, b, c = embedder.encode(["How do I bake bread at home?", "a recipe for homemade loaves",
+                               "the rocket reached orbit"])
+    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-4)
+    assert a @ b > a @ c + 0.2
+
+
+def test_visual_channel_is_off_without_weights_and_says_how_to_fix_it(tmp_path):
+    availability = models.clip_availability("ViT-B-32/laion2b_s34b_b79k", tmp_path)
+    assert not availability.enabled
+    assert "models pull" in availability.reason and "models import" in availability.reason
+    assert models.load_clip("ViT-B-32/laion2b_s34b_b79k", tmp_path, "cpu") is None
+    test_only = models.clip_availability("test-tiny-random", tmp_path)
+    assert test_only.enabled and test_only.test_only and "TEST-ONLY" in test_only.reason
+
+
+def test_imported_clip_weights_are_checked_then_used(tmp_path):
+    """`models import` loads the file with open_clip first; a bad file is refused with a reason."""
+    import torch
+
+    reference = models.load_clip("test-tiny-random", tmp_path, "cpu")
+    checkpoint = tmp_path / "tiny.pt"
+    torch.save(reference._model.state_dict(), checkpoint)
+    settings = make_settings(tmp_path / "data", clip_model="reelscope-test-tiny/imported")
+
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"not a checkpoint")
+    refused = run_cli(["models", "import", str(garbage)], settings)
+    assert refused.returncode != 0 and "not a reelscope-test-tiny checkpoint" in refused.stderr
+
+    imported = run_cli(["models", "import", str(checkpoint)], settings)
+    assert imported.returncode == 0, imported.stderr
+    listed = {(m["family"], m["name"]): m for m in json.loads(run_cli(["models", "list", "--json"], settings).stdout)}
+    assert listed[("clip", "reelscope-test-tiny/imported")]["available"]
+    assert models.clip_availability(settings.clip_model, settings.models_dir).enabled
+    loaded = models.load_clip(settings.clip_model, settings.models_dir, "cpu")
+    texts = ["a cat", "a rocket"]
+    assert np.allclose(loaded.encode_texts(texts), reference.encode_texts(texts), atol=1e-5)
+    assert loaded.version.startswith("reelscope-test-tiny/imported@")
+
+
+def test_pull_without_network_fails_with_advice(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(weights.WeightsMissing, match="models import"):
+        weights.pull_clip("ViT-B-32/laion2b_s34b_b79k", tmp_path)
+    assert weights.clip_weights_file(get_spec("clip", "ViT-B-32/laion2b_s34b_b79k"), tmp_path) is None
+
+
+def test_status_api_reports_counts_and_the_visual_channel(tmp_path):
+    from search.catalog import upgrade
+    from web import create_app
+
+    settings = make_settings(tmp_path / "data")
+    upgrade(settings.catalog_url)
+    client = create_app(settings).test_client()
+    body = client.get("/api/v1/status").get_json()
+    assert body["counts"]["videos"] == 0
+    assert body["channels"] == {"transcript": True, "visual": False}
+    assert "visual search off" in body["visual"]["message"]
+    page = client.get("/")
+    assert page.status_code == 200 and b"visual search off" in page.data
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
