@@ -1,0 +1,128 @@
+"""Indexing speed: our pipeline vs a naive one on the same generated talk video, in one run.
+
+    .venv/bin/python bench/index_speed.py [--minutes 10] [--keep DIR]
+
+Ours: keyframe-first decoding, int8 beam-1 ASR with VAD, pictures and sound side by side.
+Naive: decode every frame, a keyframe per second, fp32 beam-5 ASR, one stage after the other.
+Both embed with MiniLM and CLIP ViT-B-32. CLIP weights cannot be had here, so ViT-B-32 runs with
+random weights: the timing is the architecture's, the vectors mean nothing (bench only).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+
+import models  # noqa: E402
+from indexer import samples  # noqa: E402
+from indexer.audio import load_audio  # noqa: E402
+from indexer.pipeline import Indexer  # noqa: E402
+from models.clip import ClipModel  # noqa: E402
+from models.device import cpu_threads  # noqa: E402
+from models.speech import SpeechModel  # noqa: E402
+from search.catalog import Catalog, upgrade  # noqa: E402
+from settings import Settings  # noqa: E402
+
+BENCH_CLIP = ClipModel("ViT-B-32", None, "cpu", "ViT-B-32 (random weights, bench only)", "bench")
+
+
+class BenchIndexer(Indexer):
+    def clip(self):
+        return BENCH_CLIP
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ours(video: Path, data_dir: Path) -> dict:
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = Settings(data_dir=data_dir, database_url="", device="cpu")
+    upgrade(settings.catalog_url)
+    indexer = BenchIndexer(settings, Catalog(settings.catalog_url))
+    indexer.speech(), indexer.text()  # load outside the timing, as a running service has them loaded
+    started = time.perf_counter()
+    outcome = indexer.index_path(video)
+    wall = time.perf_counter() - started
+    assert outcome.status == "indexed", outcome.message
+    return {"wall": wall, "stages": outcome.stages}
+
+
+def naive(video: Path, models_dir: Path) -> dict:
+    stages: dict[str, float] = {}
+    t0 = time.perf_counter()
+    samples_1fps, prev, cuts, next_sample = [], None, 0, 0.0
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            small = frame.to_ndarray(format="rgb24")[::20, ::20].astype(np.int16)
+            if prev is not None and np.abs(small - prev).mean() > 28:
+                cuts += 1
+            prev = small
+            if frame.time >= next_sample:
+                samples_1fps.append(frame.to_image())
+                next_sample += 1.0
+    stages["decode_all_frames"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    BENCH_CLIP.encode_images(samples_1fps)
+    stages["clip_1fps"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    audio = load_audio(video)
+    stages["audio"] = time.perf_counter() - t0
+    spec = models.get_spec("speech", "whisper-base")
+    from models.weights import speech_model_dir
+
+    fp32 = SpeechModel(str(speech_model_dir(spec, models_dir)), "cpu", cpu_threads(), "whisper-base", "fp32")
+    fp32._model = __import__("faster_whisper").WhisperModel(str(speech_model_dir(spec, models_dir)), device="cpu",
+                                                             compute_type="float32", cpu_threads=cpu_threads())
+    t0 = time.perf_counter()
+    segments, _ = fp32._model.transcribe(audio, beam_size=5, word_timestamps=True)
+    texts = [s.text for s in segments]
+    stages["asr_fp32_beam5"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    models.load_text("all-MiniLM-L6-v2", "cpu").encode(texts)
+    stages["text_embed"] = time.perf_counter() - t0
+    return {"wall": sum(stages.values()), "stages": stages, "frames_sampled": len(samples_1fps)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--keep", type=Path, help="folder to keep the generated video in (reused when present)")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="reelscope-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    video_path = work / f"talk-{args.minutes:g}min-720p.mp4"
+    t0 = time.perf_counter()
+    video = samples.make_talk_video(video_path, minutes=args.minutes) if not video_path.exists() else None
+    duration = video.duration if video else args.minutes * 60
+    print(f"video: {video_path.name}, {duration:.0f} s 1280x720 25 fps, cut every 10 s, speech throughout "
+          f"(generated in {time.perf_counter() - t0:.0f} s)")
+    print(f"machine: {os.cpu_count()} cores; CLIP ViT-B-32 with random weights (architecture timing only)")
+
+    a = ours(video_path, work / "data-ours")
+    rss_ours = peak_rss_mb()
+    print(f"\nours:  {a['wall']:.1f} s wall, {duration / a['wall']:.1f}x real time, peak RSS {rss_ours:.0f} MB")
+    print("       stages (pictures and sound overlap, so they add up to more than the wall time):")
+    for name, seconds in a["stages"].items():
+        print(f"         {name:<12} {seconds:7.2f} s")
+    b = naive(video_path, work / "data-ours" / "models")  # the Whisper folder ours just prepared
+    print(f"\nnaive: {b['wall']:.1f} s wall, {duration / b['wall']:.1f}x real time ({b['frames_sampled']} frames at 1 fps)")
+    for name, seconds in b["stages"].items():
+        print(f"         {name:<18} {seconds:7.2f} s")
+    print(f"\nours is {b['wall'] / a['wall']:.1f}x faster than naive; {duration / a['wall']:.1f}x faster than real time "
+          f"(targets: 3x and 12x)")
+
+
+if __name__ == "__main__":
+    main()
