@@ -101,7 +101,7 @@ def _outcome_line(o: Outcome) -> str:
 
 
 @index_group.command("add")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Index again even what is already indexed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file; no progress bars.")
 def index_add(paths, force, as_json):

@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 import models
 from search.catalog import (Catalog, Embedding, Job, Keyframe, Shot, TranscriptSegment, Video, VideoStatus,
@@ -91,6 +92,10 @@ def claim_is_alive(claimed_by: str | None, claimed_at) -> bool:
     return (utcnow() - claimed_at).total_seconds() < FOREIGN_CLAIM_TTL
 
 
+class _Superseded(Exception):
+    """The video was removed, or claimed by another worker, while this one was indexing it."""
+
+
 @dataclass
 class _AudioResult:
     language: str | None = None
@@ -140,7 +145,10 @@ class Indexer:
         except MediaError as exc:
             return self._fail_without_hash(path, str(exc))
         stages["hash"] = time.perf_counter() - t0
-        claimed = self._claim(path, digest, force, job_id)
+        try:
+            claimed = self._claim(path, digest, force, job_id)
+        except IntegrityError:  # another process inserted the same path a moment earlier
+            return Outcome(str(path), "skipped", None, "being indexed by another process")
         if isinstance(claimed, Outcome):
             return claimed
         video_id = claimed
@@ -157,6 +165,9 @@ class Indexer:
         except MediaError as exc:
             self._fail(video_id, str(exc))
             return Outcome(str(path), "failed", video_id, str(exc), stages=stages)
+        except _Superseded:
+            return Outcome(str(path), "skipped", video_id, "removed or taken over by another worker meanwhile; "
+                                                            "nothing written", stages=stages)
         except (Cancelled, KeyboardInterrupt):
             self._release(video_id)
             raise
@@ -225,8 +236,10 @@ class Indexer:
 
     def _fail(self, video_id: int, message: str) -> None:
         with self.catalog.session() as s, s.begin():
-            _drop_results(s, video_id)
             video = s.get(Video, video_id)
+            if video is None or video.claimed_by != self.worker:
+                return  # removed or taken over meanwhile: not ours to mark
+            _drop_results(s, video_id)
             video.status, video.error = VideoStatus.FAILED, message
             video.claimed_by = video.claimed_at = None
 
@@ -338,7 +351,7 @@ class Indexer:
         with self.catalog.session() as s, s.begin():
             video = s.get(Video, video_id, with_for_update=True)
             if video is None or video.claimed_by != self.worker:
-                raise Cancelled()  # removed or taken over meanwhile: write nothing
+                raise _Superseded()
             _drop_results(s, video_id)
             video.title = video.title or title_from_path(path)
             video.size_bytes, video.mtime = info.size_bytes, path.stat().st_mtime

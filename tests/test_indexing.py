@@ -297,3 +297,20 @@ def test_remove_deletes_rows_and_thumbnails(tmp_path, media):
     missing = run_cli(["index", "remove", "999"], settings)
     assert missing.returncode != 0 and "no video with id 999" in missing.stderr
     catalog.dispose()
+
+
+def test_video_removed_while_indexing_leaves_nothing_behind(tmp_path, media):
+    settings = make_settings(tmp_path / "data")
+    upgrade(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url)
+
+    def remove_it(path, stage, fraction):
+        with catalog.session() as s, s.begin():
+            video = s.scalar(select(Video).where(Video.path == path))
+            if video is not None:
+                s.delete(video)
+
+    outcome = Indexer(settings, catalog, on_progress=remove_it).index_path(media["quiet"].path)
+    assert outcome.status == "skipped" and "nothing written" in outcome.message
+    assert _row_counts(catalog) == {"Video": 0, "Shot": 0, "Keyframe": 0, "TranscriptSegment": 0, "Embedding": 0}
+    catalog.dispose()
