@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import models
 from models import weights
-from search.catalog import Catalog, CatalogNotReady, Video, VideoStatus, upgrade
+from search.catalog import Catalog, CatalogNotReady, Video, VideoStatus, record_change, upgrade
 from settings import Settings, get_settings
 
 from .jobs import enqueue, recent_jobs, run_jobs
@@ -201,6 +201,7 @@ def index_remove(video_id):
         if video is None:
             raise click.ClickException(f"no video with id {video_id}")
         digest, path = video.content_hash, video.path
+        record_change(s, video_id)
         s.delete(video)
         shared = digest and s.scalar(select(Video.id).where(Video.content_hash == digest, Video.id != video_id))
     if digest and not shared:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 import models
 from search.catalog import (Catalog, Embedding, Job, Keyframe, Shot, TranscriptSegment, Video, VideoStatus,
-                            utcnow, vector_bytes)
+                            record_change, utcnow, vector_bytes)
 from settings import Settings
 
 from .audio import is_silent, load_audio
@@ -201,6 +201,7 @@ class Indexer:
                         # the same bytes under a new name: a move, not a new video
                         old = twin.path
                         if video is not None:
+                            record_change(s, video.id)
                             s.delete(video)
                             s.flush()
                         twin.path, twin.title = key, title_from_path(path)
@@ -452,6 +453,7 @@ class Indexer:
 def _drop_results(s, video_id: int) -> None:
     for table in (Embedding, Keyframe, Shot, TranscriptSegment):
         s.execute(delete(table).where(table.video_id == video_id))
+    record_change(s, video_id)  # search processes re-sync this video's vectors
 
 
 def _jpeg(image) -> bytes:

@@ -1,7 +1,7 @@
 """Alembic environment: the only way the catalog schema is created or changed (`reelscope init`)."""
 from alembic import context
 
-from search.catalog import Base, make_engine
+from search.catalog import Base, include_object, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -9,7 +9,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -18,7 +18,8 @@ def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
         # batch mode lets later migrations alter tables on SQLite too
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -154,6 +154,40 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CatalogChange(Base):
+    """One row per change to a video's searchable rows; the highest id is the catalog's version.
+
+    Search processes compare it with the version their vector index was synced to, and re-sync
+    just the videos named since, so a change shows in every process without a restart.
+    """
+
+    __tablename__ = "catalog_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def record_change(session: Session, video_id: int) -> None:
+    session.add(CatalogChange(video_id=video_id))
+
+
+# Made by the migrations for full-text search, per backend, so not mapped here.
+FULL_TEXT_TABLE_PREFIX = "segments_fts"
+FULL_TEXT_COLUMN = "search_vector"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """For Alembic's comparisons: the full-text objects are the migrations' own business."""
+    if type_ == "table" and name and name.startswith(FULL_TEXT_TABLE_PREFIX):
+        return False
+    if type_ == "column" and name == FULL_TEXT_COLUMN:
+        return False
+    if type_ == "index" and name and name.startswith("ix_transcript_segments_search"):
+        return False
+    return True
+
+
 def vector_bytes(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 

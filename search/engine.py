@@ -1,0 +1,344 @@
+"""Search: encode the query, ask each channel, fuse by reciprocal rank, group hits into moments.
+
+One engine per process (models and vector indexes load once); the CLI, the JSON API and the web
+UI all call `SearchEngine.search`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+
+import models
+from settings import Settings
+
+from .catalog import Catalog, Keyframe, Shot, TranscriptSegment, Video, VideoStatus
+from .keyword import search_keywords
+from .query import ParsedQuery, parse, word_matches
+from .vectorstore import ChannelIndex
+
+CHANNELS = ("transcript", "keyword", "visual")
+MODES = ("hybrid",) + CHANNELS
+# Reciprocal-rank fusion: score = sum over channels of weight / (RRF_K + rank). 60 is the constant
+# from Cormack et al.; the weights favour meaning over exact words, and words over pictures.
+RRF_K = 60
+CHANNEL_WEIGHTS = {"transcript": 1.0, "keyword": 0.8, "visual": 0.7}
+# Each channel contributes this many candidates before fusion.
+CANDIDATES = 200
+# Hits closer than this in the same video are one moment; a moment grows to at most MAX_MOMENT.
+MERGE_GAP = 3.0
+MAX_MOMENT = 45.0
+# A keyframe hit stands for this much of its shot around the keyframe.
+KEYFRAME_SPAN = 4.0
+MAX_QUERY_CHARS = 500
+SNIPPET_CONTEXT_WORDS = 12
+
+
+class QueryError(ValueError):
+    """A query the engine cannot run; the message says why (HTTP 400)."""
+
+
+@dataclass
+class SearchRequest:
+    text: str
+    k: int = 10
+    offset: int = 0
+    mode: str = "hybrid"
+    video_ids: list[int] | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
+    added_after: dt.datetime | None = None
+    added_before: dt.datetime | None = None
+
+    def validate(self) -> None:
+        if not self.text or not self.text.strip():
+            raise QueryError("the query is empty")
+        if len(self.text) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        if self.mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}")
+        if not 1 <= self.k <= 100:
+            raise QueryError("k must be between 1 and 100")
+        if not 0 <= self.offset <= 1000:
+            raise QueryError("offset must be between 0 and 1000")
+
+
+@dataclass
+class Hit:
+    channel: str
+    rank: int
+    score: float
+    video_id: int
+    start: float
+    end: float
+    segment_id: int | None = None
+    keyframe_id: int | None = None
+
+
+@dataclass
+class Moment:
+    video_id: int
+    title: str
+    start: float
+    end: float
+    score: float = 0.0
+    channels: dict[str, float] = field(default_factory=dict)
+    snippet: str = ""
+    highlights: list[list[int]] = field(default_factory=list)
+    keyframe_id: int | None = None
+    hits: list[Hit] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
+                "end": round(self.end, 2), "score": round(self.score, 6),
+                "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
+                "highlights": self.highlights, "keyframe_id": self.keyframe_id,
+                "thumbnail_url": f"/api/v1/keyframes/{self.keyframe_id}/thumbnail.jpg" if self.keyframe_id else None}
+
+
+@dataclass
+class SearchResult:
+    moments: list[Moment]
+    total: int
+    channels_used: list[str]
+    notices: list[str]
+
+
+class SearchEngine:
+    def __init__(self, settings: Settings, catalog: Catalog):
+        self.settings = settings
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._channels: dict[str, ChannelIndex | None] = {}
+
+    # -- models and indexes, loaded once ----------------------------------------------------------
+
+    def text_model(self):
+        return models.load_text(self.settings.text_model, self.settings.device)
+
+    def clip_model(self):
+        return models.load_clip(self.settings.clip_model, self.settings.models_dir, self.settings.device)
+
+    def visual_availability(self) -> models.ClipAvailability:
+        return models.clip_availability(self.settings.clip_model, self.settings.models_dir)
+
+    def channel_index(self, channel: str) -> ChannelIndex | None:
+        with self._lock:
+            if channel not in self._channels:
+                self._channels[channel] = self._open_channel(channel)
+            return self._channels[channel]
+
+    def _open_channel(self, channel: str) -> ChannelIndex | None:
+        if channel == "segment":
+            model = self.text_model()
+        else:
+            model = self.clip_model()
+            if model is None:
+                return None
+        dim = model.dim or int(model.encode_texts(["x"]).shape[1])
+        index = ChannelIndex(self.catalog, channel, model.version, dim, self.settings.data_dir / "vectors")
+        index.open()
+        return index
+
+    def warm(self) -> None:
+        """Load models and indexes before the first request."""
+        self.channel_index("segment")
+        if self.visual_availability().enabled:
+            self.channel_index("keyframe")
+
+    def rebuild(self) -> dict[str, int]:
+        sizes = {}
+        for channel in ("segment", "keyframe"):
+            index = self.channel_index(channel)
+            if index is not None:
+                index.rebuild()
+                sizes[channel] = index.size
+        return sizes
+
+    # -- searching ----------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        request.validate()
+        parsed = parse(request.text)
+        notices = []
+        visual = self.visual_availability()
+        wanted = CHANNELS if request.mode == "hybrid" else (request.mode,)
+        if "visual" in wanted and not visual.enabled:
+            notices.append(visual.reason)
+            if request.mode == "visual":
+                return SearchResult([], 0, [], notices)
+        elif "visual" in wanted and visual.test_only:
+            notices.append(visual.reason)
+        video_ids = self._filtered_videos(request)
+        hits: list[Hit] = []
+        used = []
+        if "transcript" in wanted:
+            used.append("transcript")
+            hits += self._transcript_hits(request.text, video_ids)
+        if "keyword" in wanted and parsed.terms:
+            used.append("keyword")
+            hits += self._keyword_hits(parsed, video_ids)
+        if "visual" in wanted and visual.enabled:
+            used.append("visual")
+            hits += self._visual_hits(request.text, video_ids)
+        moments = self._moments(hits, parsed)
+        page = moments[request.offset:request.offset + request.k]
+        self._decorate(page, parsed)
+        return SearchResult(page, len(moments), used, notices)
+
+    def _filtered_videos(self, request: SearchRequest) -> list[int] | None:
+        """None means every indexed video; otherwise the ids the filters let through."""
+        if request.video_ids is None and request.min_duration is None and request.max_duration is None \
+                and request.added_after is None and request.added_before is None:
+            return None
+        q = select(Video.id).where(Video.status == VideoStatus.INDEXED)
+        if request.video_ids is not None:
+            q = q.where(Video.id.in_(request.video_ids))
+        if request.min_duration is not None:
+            q = q.where(Video.duration >= request.min_duration)
+        if request.max_duration is not None:
+            q = q.where(Video.duration <= request.max_duration)
+        if request.added_after is not None:
+            q = q.where(Video.added_at >= request.added_after)
+        if request.added_before is not None:
+            q = q.where(Video.added_at <= request.added_before)
+        with self.catalog.session() as s:
+            return list(s.scalars(q))
+
+    def _segment_rows(self, ids: list[int]) -> dict[int, TranscriptSegment]:
+        if not ids:
+            return {}
+        with self.catalog.session() as s:
+            rows = s.scalars(select(TranscriptSegment).join(Video)
+                             .where(TranscriptSegment.id.in_(ids), Video.status == VideoStatus.INDEXED)).all()
+            return {r.id: r for r in rows}
+
+    def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
+        index = self.channel_index("segment")
+        vector = self.text_model().encode([text])[0]
+        found = index.search(vector, CANDIDATES, video_ids)
+        rows = self._segment_rows([i for i, _ in found])
+        hits = []
+        for owner_id, score in found:
+            row = rows.get(owner_id)
+            if row is not None:
+                hits.append(Hit("transcript", len(hits) + 1, score, row.video_id, row.start, row.end,
+                                segment_id=row.id))
+        return hits
+
+    def _keyword_hits(self, parsed: ParsedQuery, video_ids) -> list[Hit]:
+        with self.catalog.session() as s:
+            found = search_keywords(s, parsed, CANDIDATES, video_ids)
+        rows = self._segment_rows([h.segment_id for h in found])
+        hits = []
+        for h in found:
+            row = rows.get(h.segment_id)
+            if row is not None:
+                hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, row.video_id, row.start, row.end,
+                                segment_id=row.id))
+        return hits
+
+    def _visual_hits(self, text: str, video_ids) -> list[Hit]:
+        index = self.channel_index("keyframe")
+        if index is None:
+            return []
+        vector = self.clip_model().encode_texts([text])[0]
+        return self._keyframe_hits(index.search(vector, CANDIDATES, video_ids))
+
+    def _keyframe_hits(self, found: list[tuple[int, float]], channel: str = "visual") -> list[Hit]:
+        ids = [i for i, _ in found]
+        if not ids:
+            return []
+        with self.catalog.session() as s:
+            rows = {k.id: (k, shot) for k, shot in s.execute(
+                select(Keyframe, Shot).join(Video, Video.id == Keyframe.video_id)
+                .join(Shot, (Shot.video_id == Keyframe.video_id) & (Shot.index == Keyframe.shot_index))
+                .where(Keyframe.id.in_(ids), Video.status == VideoStatus.INDEXED))}
+        hits = []
+        for owner_id, score in found:
+            if owner_id not in rows:
+                continue
+            frame, shot = rows[owner_id]
+            start = max(shot.start, frame.time - KEYFRAME_SPAN / 2)
+            end = min(shot.end, max(frame.time + KEYFRAME_SPAN / 2, start + 0.5))
+            hits.append(Hit(channel, len(hits) + 1, score, frame.video_id, start, end, keyframe_id=frame.id))
+        return hits
+
+    # -- fusion -------------------------------------------------------------------------------------
+
+    def _moments(self, hits: list[Hit], parsed: ParsedQuery) -> list[Moment]:
+        by_video: dict[int, list[Hit]] = {}
+        for hit in hits:
+            by_video.setdefault(hit.video_id, []).append(hit)
+        moments: list[Moment] = []
+        for video_id, video_hits in by_video.items():
+            video_hits.sort(key=lambda h: (h.start, h.end))
+            current: Moment | None = None
+            for hit in video_hits:
+                if current is not None and hit.start <= current.end + MERGE_GAP \
+                        and max(current.end, hit.end) - current.start <= MAX_MOMENT:
+                    current.end = max(current.end, hit.end)
+                    current.hits.append(hit)
+                else:
+                    current = Moment(video_id, "", hit.start, hit.end, hits=[hit])
+                    moments.append(current)
+        for moment in moments:
+            best: dict[str, Hit] = {}
+            for hit in moment.hits:
+                if hit.channel not in best or hit.rank < best[hit.channel].rank:
+                    best[hit.channel] = hit
+            moment.channels = {c: h.score for c, h in best.items()}
+            moment.score = sum(CHANNEL_WEIGHTS[c] / (RRF_K + h.rank) for c, h in best.items())
+        # a stable order for pagination: ties broken by video and time
+        moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
+        return moments
+
+    def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
+        """Titles, snippets with the matching words marked, and a thumbnail for each moment."""
+        if not moments:
+            return
+        video_ids = {m.video_id for m in moments}
+        with self.catalog.session() as s:
+            titles = dict(s.execute(select(Video.id, Video.title).where(Video.id.in_(video_ids))).all())
+            segments: dict[int, list[TranscriptSegment]] = {}
+            for seg in s.scalars(select(TranscriptSegment).where(TranscriptSegment.video_id.in_(video_ids))
+                                 .order_by(TranscriptSegment.start)):
+                segments.setdefault(seg.video_id, []).append(seg)
+            frames: dict[int, list[Keyframe]] = {}
+            for frame in s.scalars(select(Keyframe).where(Keyframe.video_id.in_(video_ids)).order_by(Keyframe.time)):
+                frames.setdefault(frame.video_id, []).append(frame)
+        for m in moments:
+            m.title = titles.get(m.video_id, "")
+            seg_hits = sorted((h for h in m.hits if h.segment_id), key=lambda h: h.rank)
+            inside = [seg for seg in segments.get(m.video_id, []) if seg.end > m.start and seg.start < m.end]
+            if seg_hits:
+                best_id = seg_hits[0].segment_id
+                inside.sort(key=lambda seg: seg.id != best_id)
+            if inside:
+                m.snippet, m.highlights = _snippet(inside[0], parsed)
+            visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
+            if visual:
+                m.keyframe_id = visual[0].keyframe_id
+            else:
+                candidates = frames.get(m.video_id, [])
+                if candidates:
+                    m.keyframe_id = min(candidates, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
+
+
+def _snippet(segment: TranscriptSegment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
+    """The segment's words, with character ranges of those that match the query's content words."""
+    words = [w[0].strip() for w in segment.words] or segment.text.split()
+    terms = parsed.content_terms
+    text, highlights = "", []
+    for word in words:
+        if text:
+            text += " "
+        if terms and word_matches(word, terms):
+            core = word.strip(".,!?;:\"'()")
+            offset = len(text) + word.find(core) if core else len(text)
+            highlights.append([offset, offset + len(core)])
+        text += word
+    return text, highlights
