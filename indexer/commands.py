@@ -266,6 +266,20 @@ def index_verify(hashes, as_json):
         sys.exit(1)
 
 
+@index_group.command("rebuild-vectors")
+def index_rebuild_vectors():
+    """Rebuild the vector indexes from the catalog (they also rebuild themselves when missing or stale)."""
+    from search.engine import SearchEngine
+
+    settings = get_settings()
+    engine = SearchEngine(settings, open_catalog(settings))
+    for channel, size in engine.rebuild().items():
+        index = engine.channel_index(channel)
+        click.echo(f"{channel}: {size} vectors ({index.kind})")
+    if not models.clip_availability(settings.clip_model, settings.models_dir).enabled:
+        click.echo("keyframe: skipped (visual search off: no CLIP weights)")
+
+
 # -- models -------------------------------------------------------------------------------------------
 
 @click.group("models")

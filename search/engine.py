@@ -143,6 +143,9 @@ class SearchEngine:
         index.open()
         return index
 
+    def loaded_channels(self) -> dict[str, ChannelIndex]:
+        return {name: index for name, index in self._channels.items() if index is not None}
+
     def warm(self) -> None:
         """Load models and indexes before the first request."""
         self.channel_index("segment")
@@ -188,6 +191,16 @@ class SearchEngine:
         page = moments[request.offset:request.offset + request.k]
         self._decorate(page, parsed)
         return SearchResult(page, len(moments), used, notices)
+
+    def search_by_vector(self, vector: np.ndarray, k: int, exclude_keyframe: int | None = None) -> SearchResult:
+        """Query by example: moments whose keyframes look like `vector` (a CLIP image vector)."""
+        index = self.channel_index("keyframe")
+        found = [(i, score) for i, score in (index.search(vector, CANDIDATES) if index else [])
+                 if i != exclude_keyframe]
+        moments = self._moments(self._keyframe_hits(found), parse(""))
+        page = moments[:k]
+        self._decorate(page, parse(""))
+        return SearchResult(page, len(moments), ["visual"], [])
 
     def _filtered_videos(self, request: SearchRequest) -> list[int] | None:
         """None means every indexed video; otherwise the ids the filters let through."""

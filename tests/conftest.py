@@ -99,3 +99,24 @@ def run_cli(args: list[str], settings: Settings, timeout: float = 600, **kwargs)
                REELSCOPE_KEYFRAME_INTERVAL=str(settings.keyframe_interval))
     return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def search_library(tmp_path_factory):
+    """The demo's sample library, indexed once: four short videos on distinct topics."""
+    root = tmp_path_factory.mktemp("search")
+    from indexer import samples
+    from indexer.pipeline import Indexer
+
+    videos = samples.make_sample_library(root / "library")
+    settings = make_settings(root / "data")
+    upgrade(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url)
+    indexer = Indexer(settings, catalog)
+    ids = {}
+    for video in videos:
+        outcome = indexer.index_path(video.path)
+        assert outcome.status == "indexed", outcome.message
+        ids[video.path.stem] = outcome.video_id
+    yield settings, {v.path.stem: v for v in videos}, ids
+    catalog.dispose()

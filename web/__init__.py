@@ -1,26 +1,29 @@
 """The Flask application factory (`flask --app web ...` finds `create_app`)."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
 from search.catalog import Catalog
+from search.engine import SearchEngine
 from settings import Settings, get_settings
+
+from .api import make_api
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     app = Flask(__name__)
     app.config["REELSCOPE"] = settings
+    # bounds uploads (query-by-image) before any view reads them
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
-    app.extensions["catalog"] = Catalog(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url)
+    app.extensions["catalog"] = catalog
+    app.extensions["engine"] = SearchEngine(settings, catalog)
 
-    from .status import bp as status_bp
+    from . import search_api, status, videos_api
 
-    app.register_blueprint(status_bp)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
-
+    api = make_api(app)
+    for module in (status, search_api, videos_api):
+        api.register_blueprint(module.bp)
+    app.register_blueprint(status.pages)
     return app

@@ -1,6 +1,7 @@
 """The `reelscope` command (also `flask --app web ...`)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -10,7 +11,8 @@ from pathlib import Path
 import click
 from flask.cli import FlaskGroup
 
-from indexer.commands import index_group, init_command, models_group
+from indexer.commands import index_group, init_command, models_group, open_catalog
+from search.engine import MODES
 from settings import get_settings
 
 
@@ -45,8 +47,53 @@ def serve(host, port, threads):
     settings = get_settings()
     app = create_app(settings)
     host, port = host or settings.host, port or settings.port
+    click.echo("loading models and vector indexes...", err=True)
+    app.extensions["engine"].warm()  # the first request should not pay for loading
     click.echo(f"Reelscope at http://{host}:{port}/ (catalog {app.extensions['catalog'].safe_url})")
     waitress_serve(app, host=host, port=port, threads=threads, ident="reelscope")
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="How many moments.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--video", "video_ids", type=int, multiple=True, help="Only this video id (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+def search_command(query, k, mode, video_ids, as_json):
+    """Find moments, with the same engine as the API."""
+    from search.engine import QueryError, SearchEngine, SearchRequest
+
+    settings = get_settings()
+    engine = SearchEngine(settings, open_catalog(settings))
+    try:
+        result = engine.search(SearchRequest(text=query, k=k, mode=mode, video_ids=list(video_ids) or None))
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"query": query, "mode": mode, "total": result.total, "notices": result.notices,
+                               "channels_used": result.channels_used,
+                               "moments": [m.as_dict() for m in result.moments]}, indent=2))
+        return
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
+    if not result.moments:
+        click.echo("no moments found")
+    for i, m in enumerate(result.moments, 1):
+        channels = ", ".join(sorted(m.channels))
+        click.echo(f"{i:2d}. [{m.video_id}] {m.title}  {_clock(m.start)}-{_clock(m.end)}  ({channels})")
+        if m.snippet:
+            click.echo(f"    {_marked(m.snippet, m.highlights)}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes}:{secs:02d}"
+
+
+def _marked(text: str, highlights: list[list[int]]) -> str:
+    for start, end in reversed(highlights):
+        text = f"{text[:start]}{click.style(text[start:end], bold=True)}{text[end:]}"
+    return text
 
 
 @cli.command("demo")

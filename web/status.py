@@ -1,22 +1,51 @@
 """What the service holds and can do: `/api/v1/status` (JSON) and a plain page at `/`."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+import marshmallow as ma
+from flask import Blueprint as PageBlueprint
+from flask import current_app, render_template
+from flask.views import MethodView
+from flask_smorest import Blueprint
 
 from indexer.commands import status_report
 
-bp = Blueprint("status", __name__)
+from .api import API_PREFIX
+
+bp = Blueprint("status", __name__, description="Service status")
+pages = PageBlueprint("pages", __name__)
+
+
+class StatusSchema(ma.Schema):
+    backend = ma.fields.String(required=True, metadata={"description": "catalog database: sqlite or postgresql"})
+    counts = ma.fields.Dict(required=True)
+    failed = ma.fields.List(ma.fields.Dict(), required=True)
+    in_progress = ma.fields.List(ma.fields.Dict(), required=True)
+    interrupted = ma.fields.List(ma.fields.Dict(), required=True)
+    jobs = ma.fields.List(ma.fields.Dict(), required=True)
+    models = ma.fields.Dict(required=True)
+    channels = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean(), required=True)
+    visual = ma.fields.Dict(required=True)
+    vectors = ma.fields.Dict(required=True, metadata={"description": "per channel: size and index kind"})
 
 
 def _report() -> dict:
-    return status_report(current_app.config["REELSCOPE"], current_app.extensions["catalog"])
+    report = status_report(current_app.config["REELSCOPE"], current_app.extensions["catalog"])
+    report["backend"] = current_app.extensions["catalog"].engine.dialect.name
+    del report["catalog"]  # the database URL is the admin's business, not every visitor's
+    engine = current_app.extensions["engine"]
+    report["vectors"] = {name: {"size": index.size, "kind": index.kind}
+                         for name, index in engine.loaded_channels().items()}
+    return report
 
 
-@bp.get("/api/v1/status")
-def status_json():
-    return jsonify(_report())
+@bp.route(f"{API_PREFIX}/status")
+class Status(MethodView):
+    @bp.response(200, StatusSchema)
+    def get(self):
+        """Counts, failures, jobs, models and which search channels are on (and why not)."""
+        return _report()
 
 
-@bp.get("/")
+@pages.get("/")
 def status_page():
     return render_template("status.html", report=_report())

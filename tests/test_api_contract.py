@@ -1,0 +1,42 @@
+"""The OpenAPI document is valid and the server does what it says (schemathesis against the real app)."""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+
+from web import create_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app(search_library):
+    app = create_app(search_library[0])
+    app.extensions["engine"].warm()
+    return app
+
+
+def test_openapi_document_is_valid_and_lists_every_endpoint(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    validate(spec)
+    paths = set(spec["paths"])
+    assert {"/api/v1/search", "/api/v1/search/similar", "/api/v1/videos", "/api/v1/videos/{video_id}",
+            "/api/v1/videos/{video_id}/similar", "/api/v1/videos/{video_id}/subtitles.vtt",
+            "/api/v1/videos/{video_id}/media", "/api/v1/keyframes/{keyframe_id}/thumbnail.jpg",
+            "/api/v1/status"} <= paths
+
+
+@pytest.fixture(scope="module")
+def api_schema(app):
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_documented_endpoint_answers_as_documented(case):
+    case.call_and_validate()

@@ -1,0 +1,62 @@
+"""The JSON API's shared pieces: the flask-smorest Api (OpenAPI at /api/v1/openapi.json) and errors.
+
+Every error is `{"error": ..., "message": ...}` with a 4xx status (or 500 for a bug, never for input).
+"""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+API_PREFIX = "/api/v1"
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.String(required=True, metadata={"description": "machine-readable error name"})
+    message = ma.fields.String(required=True, metadata={"description": "what went wrong, for people"})
+    errors = ma.fields.Dict(metadata={"description": "per-field validation errors"})
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, InternalServerError):
+            current_app.logger.error("unhandled error", exc_info=getattr(error, "original_exception", None))
+        payload = {"error": error.name.lower().replace(" ", "_"), "message": error.description or error.name}
+        headers = {}
+        data = getattr(error, "data", None)
+        if data:
+            if "message" in data:
+                payload["message"] = data["message"]
+            errors = data.get("errors") or data.get("messages")
+            if errors:
+                payload["errors"] = errors
+                payload["message"] = _describe(errors)
+            headers = data.get("headers") or {}
+        return payload, error.code, headers
+
+
+def _describe(errors: dict) -> str:
+    """webargs nests errors by location ({"query": {"k": ["Must be ..."]}}): flatten for people."""
+    parts = []
+    for location, fields in errors.items():
+        if isinstance(fields, dict):
+            for name, messages in fields.items():
+                text = " ".join(messages) if isinstance(messages, list) else str(messages)
+                parts.append(f"{name}: {text}")
+        else:
+            parts.append(f"{location}: {fields}")
+    return "; ".join(parts) or "invalid request"
+
+
+def make_api(app) -> Api:
+    app.config.update(
+        API_TITLE="Reelscope",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    return Api(app, spec_kwargs={"info": {"description": "Find the moment you mean in your own videos."}})

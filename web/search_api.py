@@ -1,0 +1,147 @@
+"""GET /api/v1/search and query-by-example."""
+from __future__ import annotations
+
+import io
+
+import marshmallow as ma
+import numpy as np
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+
+from search.catalog import Embedding, Keyframe
+from search.engine import MODES, QueryError, SearchRequest
+
+from .api import API_PREFIX
+
+bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+
+
+class SearchArgs(ma.Schema):
+    q = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500),
+                         metadata={"description": 'what to find; keyword syntax: "a phrase", prefix*'})
+    k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
+    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 1000))
+    mode = ma.fields.String(load_default="hybrid", validate=ma.validate.OneOf(MODES))
+    video = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1)),
+                           validate=ma.validate.Length(max=200),
+                           metadata={"description": "only these video ids (repeat the parameter)"})
+    min_duration = ma.fields.Float(validate=ma.validate.Range(0, 1e7), allow_nan=False)
+    max_duration = ma.fields.Float(validate=ma.validate.Range(0, 1e7), allow_nan=False)
+    added_after = ma.fields.AwareDateTime(default_timezone=None)
+    added_before = ma.fields.AwareDateTime(default_timezone=None)
+
+
+class MomentSchema(ma.Schema):
+    video_id = ma.fields.Integer(required=True)
+    title = ma.fields.String(required=True)
+    start = ma.fields.Float(required=True)
+    end = ma.fields.Float(required=True)
+    score = ma.fields.Float(required=True)
+    channels = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float(), required=True)
+    snippet = ma.fields.String(required=True)
+    highlights = ma.fields.List(ma.fields.List(ma.fields.Integer()), required=True,
+                                metadata={"description": "[start, end) character ranges of matched words"})
+    keyframe_id = ma.fields.Integer(allow_none=True)
+    thumbnail_url = ma.fields.String(allow_none=True)
+
+
+class SearchResponse(ma.Schema):
+    query = ma.fields.String(required=True)
+    mode = ma.fields.String(required=True)
+    total = ma.fields.Integer(required=True)
+    offset = ma.fields.Integer(required=True)
+    k = ma.fields.Integer(required=True)
+    channels_used = ma.fields.List(ma.fields.String(), required=True)
+    notices = ma.fields.List(ma.fields.String(), required=True)
+    moments = ma.fields.List(ma.fields.Nested(MomentSchema), required=True)
+
+
+class SimilarArgs(ma.Schema):
+    keyframe = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
+    k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
+
+
+class ImageUpload(ma.Schema):
+    image = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class UploadArgs(ma.Schema):
+    k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
+
+
+def engine():
+    return current_app.extensions["engine"]
+
+
+def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
+    return {"query": query, "mode": mode, "total": result.total, "offset": offset, "k": k,
+            "channels_used": result.channels_used, "notices": result.notices,
+            "moments": [m.as_dict() for m in result.moments]}
+
+
+@bp.route("/search")
+class Search(MethodView):
+    @bp.arguments(SearchArgs, location="query", as_kwargs=True)
+    @bp.response(200, SearchResponse)
+    def get(self, q, k, offset, mode, video=None, **filters):
+        """Moments that match the query, best first (hybrid: transcript meaning + keywords + pictures)."""
+        request = SearchRequest(text=q, k=k, offset=offset, mode=mode, video_ids=video, **filters)
+        try:
+            result = engine().search(request)
+        except QueryError as exc:
+            abort(400, message=str(exc))
+        return _result(q, mode, k, offset, result)
+
+
+def _visual_or_409():
+    availability = engine().visual_availability()
+    if not availability.enabled:
+        abort(409, message=availability.reason)
+
+
+@bp.route("/search/similar")
+class SimilarToKeyframe(MethodView):
+    @bp.arguments(SimilarArgs, location="query", as_kwargs=True)
+    @bp.response(200, SearchResponse)
+    @bp.alt_response(404, schema=None, description="no such keyframe")
+    @bp.alt_response(409, schema=None, description="visual search is off (no CLIP weights)")
+    def get(self, keyframe, k):
+        """Moments that look like a keyframe (visual channel)."""
+        _visual_or_409()
+        eng = engine()
+        with eng.catalog.session() as s:
+            if s.get(Keyframe, keyframe) is None:
+                abort(404, message=f"no keyframe with id {keyframe}")
+            blob = s.scalar(select(Embedding.vector).where(Embedding.owner_kind == "keyframe",
+                                                          Embedding.owner_id == keyframe,
+                                                          Embedding.model == eng.clip_model().name))
+        if blob is None:
+            abort(409, message="this keyframe has no vector from the current visual model; run `index reindex`")
+        result = eng.search_by_vector(np.frombuffer(blob, dtype=np.float32), k, exclude_keyframe=keyframe)
+        return _result(f"keyframe:{keyframe}", "visual", k, 0, result)
+
+    @bp.arguments(ImageUpload, location="files")
+    @bp.arguments(UploadArgs, location="query", as_kwargs=True)
+    @bp.response(200, SearchResponse)
+    @bp.alt_response(409, schema=None, description="visual search is off (no CLIP weights)")
+    @bp.alt_response(413, schema=None, description="image larger than 8 MB")
+    def post(self, files, k):
+        """Moments that look like an uploaded image (multipart field `image`, at most 8 MB)."""
+        _visual_or_409()
+        upload = files["image"]
+        data = upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            abort(413, message="the image is larger than 8 MB")
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+            abort(400, message="the upload is not an image Pillow can read")
+        eng = engine()
+        vector = eng.clip_model().encode_images([image.convert("RGB")])[0]
+        return _result("image", "visual", k, 0, eng.search_by_vector(vector, k))
