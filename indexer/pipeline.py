@@ -87,8 +87,6 @@ def claim_is_alive(claimed_by: str | None, claimed_at) -> bool:
         return True
     if claimed_at is None:
         return False
-    if claimed_at.tzinfo is None:  # SQLite hands back naive datetimes
-        claimed_at = claimed_at.replace(tzinfo=utcnow().tzinfo)
     return (utcnow() - claimed_at).total_seconds() < FOREIGN_CLAIM_TTL
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .device import choose_device, cpu_threads
 from .registry import get_spec
-from .weights import (WeightsMissing, clip_weights_file, file_digest, package_version, speech_model_dir,
+from .weights import (clip_weights_file, file_digest, package_version, speech_model_dir,
                       text_model_dir)
 
 _lock = threading.Lock()

@@ -74,6 +74,14 @@ CLIP_MODELS = {
         description="TEST ONLY: tiny randomly initialised open_clip model; results are meaningless",
         params={"arch": "reelscope-test-tiny", "seed": 0},
     ),
+    # Random weights with ViT-B-32's shape: measures the real architecture's cost in benchmarks.
+    "bench-vit-b-32-random": ModelSpec(
+        name="bench-vit-b-32-random",
+        family="clip",
+        source="test",
+        description="BENCHMARK ONLY: ViT-B-32 with random weights (real cost, meaningless results)",
+        params={"arch": "ViT-B-32", "seed": 0},
+    ),
 }
 
 FAMILIES = {"speech": SPEECH_MODELS, "text": TEXT_MODELS, "clip": CLIP_MODELS}

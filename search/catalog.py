@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, UniqueConstraint, create_engine, event, func, select)
+                        Text, TypeDecorator, UniqueConstraint, create_engine, event, func, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -18,6 +18,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite hands back naive ones otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -57,9 +69,9 @@ class Video(Base):
     model_versions: Mapped[dict] = mapped_column(JSON, default=dict)
     # who holds this video while status is "indexing" (host:pid) and since when; a dead holder means resume
     claimed_by: Mapped[str | None] = mapped_column(String(128))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     shots: Mapped[list[Shot]] = relationship(back_populates="video", cascade="all, delete-orphan",
                                              passive_deletes=True, order_by="Shot.index")
@@ -149,9 +161,9 @@ class Job(Base):
     message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     force: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CatalogChange(Base):
@@ -165,7 +177,7 @@ class CatalogChange(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(Integer, index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def record_change(session: Session, video_id: int) -> None:

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-import models
 from indexer import samples
 from indexer.commands import stale_videos
 from indexer.pipeline import Indexer

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from indexer import samples
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, Keyframe, Video, upgrade
+from search.catalog import Catalog, Keyframe, upgrade
 from tests.conftest import make_settings, run_cli
 from web import create_app
 

@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import search_api, status, videos_api
 
-    api = make_api(app)
+    api = make_api(app)  # before the blueprints: it registers the <id:...> URL converter
     for module in (status, search_api, videos_api):
         api.register_blueprint(module.bp)
     app.register_blueprint(status.pages)

@@ -8,8 +8,17 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 API_PREFIX = "/api/v1"
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a catalog id, 1..2^31-1; anything else is a 404 before any query runs."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 class ErrorSchema(ma.Schema):
@@ -59,4 +68,7 @@ def make_api(app) -> Api:
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
     )
-    return Api(app, spec_kwargs={"info": {"description": "Find the moment you mean in your own videos."}})
+    app.url_map.converters["id"] = IdConverter
+    api = Api(app, spec_kwargs={"info": {"description": "Find the moment you mean in your own videos."}})
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+    return api

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from search.catalog import Embedding, Keyframe
 from search.engine import MODES, QueryError, SearchRequest
 
-from .api import API_PREFIX
+from .api import API_PREFIX, MAX_ID
 
 bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
 
@@ -27,7 +27,7 @@ class SearchArgs(ma.Schema):
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 1000))
     mode = ma.fields.String(load_default="hybrid", validate=ma.validate.OneOf(MODES))
-    video = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1)),
+    video = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(1, MAX_ID)),
                            validate=ma.validate.Length(max=200),
                            metadata={"description": "only these video ids (repeat the parameter)"})
     min_duration = ma.fields.Float(validate=ma.validate.Range(0, 1e7), allow_nan=False)
@@ -62,7 +62,7 @@ class SearchResponse(ma.Schema):
 
 
 class SimilarArgs(ma.Schema):
-    keyframe = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
+    keyframe = ma.fields.Integer(required=True, validate=ma.validate.Range(1, MAX_ID))
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
 
 

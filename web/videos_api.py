@@ -144,7 +144,7 @@ class Videos(MethodView):
                     "videos": [_summary(v, firsts.get(v.id)) for v in videos]}
 
 
-@bp.route("/videos/<int:video_id>")
+@bp.route("/videos/<id:video_id>")
 class VideoById(MethodView):
     @bp.response(200, VideoDetail)
     @bp.alt_response(404, schema=None, description="no such video")
@@ -166,7 +166,7 @@ class VideoById(MethodView):
             return body
 
 
-@bp.route("/videos/<int:video_id>/similar")
+@bp.route("/videos/<id:video_id>/similar")
 class SimilarToVideo(MethodView):
     @bp.arguments(SimilarArgs, location="query", as_kwargs=True)
     @bp.response(200, SimilarVideos)
@@ -224,7 +224,7 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
 
 
-@bp.route("/videos/<int:video_id>/subtitles.vtt")
+@bp.route("/videos/<id:video_id>/subtitles.vtt")
 @bp.doc(responses={200: {"description": "WebVTT subtitles", "content": {"text/vtt": {"schema": {"type": "string"}}}},
                    404: {"description": "no such video"}})
 def subtitles(video_id):
@@ -238,7 +238,7 @@ def subtitles(video_id):
     return Response("\n".join(lines), mimetype="text/vtt")
 
 
-@bp.route("/videos/<int:video_id>/media")
+@bp.route("/videos/<id:video_id>/media")
 @bp.doc(responses={200: {"description": "the video file (HTTP range requests supported)"},
                    206: {"description": "part of the file"}, 404: {"description": "no such video or file gone"},
                    416: {"description": "range not satisfiable"}})
@@ -253,7 +253,7 @@ def media(video_id):
     return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=3600)
 
 
-@bp.route("/keyframes/<int:keyframe_id>/thumbnail.jpg")
+@bp.route("/keyframes/<id:keyframe_id>/thumbnail.jpg")
 @bp.doc(responses={200: {"description": "JPEG thumbnail", "content": {"image/jpeg": {}}},
                    404: {"description": "no such keyframe"}})
 def thumbnail(keyframe_id):
