@@ -26,6 +26,8 @@ MODES = ("hybrid",) + CHANNELS
 # from Cormack et al.; the weights favour meaning over exact words, and words over pictures.
 RRF_K = 60
 CHANNEL_WEIGHTS = {"transcript": 1.0, "keyword": 0.8, "visual": 0.7}
+# Fused, a keyword hit must hold at least this share of the query's content words to count.
+MIN_KEYWORD_COVERAGE = 0.5
 # Each channel contributes this many candidates before fusion.
 CANDIDATES = 200
 # Hits closer than this in the same video are one moment; a moment grows to at most MAX_MOMENT.
@@ -76,6 +78,8 @@ class Hit:
     end: float
     segment_id: int | None = None
     keyframe_id: int | None = None
+    # how much of the query this hit covers (keyword hits); scales its share of the fused score
+    weight: float = 1.0
 
 
 @dataclass
@@ -95,8 +99,7 @@ class Moment:
         return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
                 "end": round(self.end, 2), "score": round(self.score, 6),
                 "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
-                "highlights": self.highlights, "keyframe_id": self.keyframe_id,
-                "thumbnail_url": f"/api/v1/keyframes/{self.keyframe_id}/thumbnail.jpg" if self.keyframe_id else None}
+                "highlights": self.highlights, "keyframe_id": self.keyframe_id}
 
 
 @dataclass
@@ -183,7 +186,7 @@ class SearchEngine:
             hits += self._transcript_hits(request.text, video_ids)
         if "keyword" in wanted and parsed.terms:
             used.append("keyword")
-            hits += self._keyword_hits(parsed, video_ids)
+            hits += self._keyword_hits(parsed, video_ids, fused=request.mode != "keyword")
         if "visual" in wanted and visual.enabled:
             used.append("visual")
             hits += self._visual_hits(request.text, video_ids)
@@ -242,16 +245,30 @@ class SearchEngine:
                                 segment_id=row.id))
         return hits
 
-    def _keyword_hits(self, parsed: ParsedQuery, video_ids) -> list[Hit]:
+    def _keyword_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
+        """Alone, all words must match (then any). Fused with the other channels, a segment may
+        match some of the query's content words, and counts in proportion to the share it has:
+        a natural-language query rarely shares every word with what was said, but a stray
+        common word must not lift a wrong moment."""
+        terms = parsed.content_terms or parsed.terms
         with self.catalog.session() as s:
-            found = search_keywords(s, parsed, CANDIDATES, video_ids)
+            if fused:
+                found = search_keywords(s, ParsedQuery(parsed.text, terms), CANDIDATES, video_ids,
+                                        match_all=len(terms) == 1)
+            else:
+                found = search_keywords(s, parsed, CANDIDATES, video_ids)
         rows = self._segment_rows([h.segment_id for h in found])
         hits = []
         for h in found:
             row = rows.get(h.segment_id)
-            if row is not None:
-                hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, row.video_id, row.start, row.end,
-                                segment_id=row.id))
+            if row is None:
+                continue
+            spoken = [w[0] for w in row.words] or row.text.split()
+            covered = sum(any(word_matches(w, [t]) for w in spoken) for t in terms) / len(terms)
+            if fused and covered < MIN_KEYWORD_COVERAGE:
+                continue
+            hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, row.video_id, row.start, row.end,
+                            segment_id=row.id, weight=covered ** 2 if fused else 1.0))
         return hits
 
     def _visual_hits(self, text: str, video_ids) -> list[Hit]:
@@ -304,7 +321,7 @@ class SearchEngine:
                 if hit.channel not in best or hit.rank < best[hit.channel].rank:
                     best[hit.channel] = hit
             moment.channels = {c: h.score for c, h in best.items()}
-            moment.score = sum(CHANNEL_WEIGHTS[c] / (RRF_K + h.rank) for c, h in best.items())
+            moment.score = sum(CHANNEL_WEIGHTS[c] * h.weight / (RRF_K + h.rank) for c, h in best.items())
         # a stable order for pagination: ties broken by video and time
         moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
         return moments

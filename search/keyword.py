@@ -15,10 +15,14 @@ class KeywordHit:
     rank: int
 
 
-def search_keywords(session, parsed: ParsedQuery, limit: int, video_ids: list[int] | None = None) -> list[KeywordHit]:
-    """All terms must match; when that finds nothing, any content word may (best matches first)."""
+def search_keywords(session, parsed: ParsedQuery, limit: int, video_ids: list[int] | None = None,
+                    match_all: bool | None = None) -> list[KeywordHit]:
+    """Best matches first. `match_all=None`: all terms must match, and when that finds nothing,
+    any content word may; True or False: only that."""
     if not parsed.terms:
         return []
+    if match_all is not None:
+        return _run(session, parsed.terms, not match_all, limit, video_ids)
     hits = _run(session, parsed.terms, False, limit, video_ids)
     content = parsed.content_terms
     if not hits and len(content) > 1:

@@ -162,15 +162,16 @@ class ChannelIndex:
 
     def search(self, query: np.ndarray, k: int, video_ids: list[int] | None = None) -> list[tuple[int, float]]:
         self.sync()
-        with self._lock:
-            if self._index is None or self._index.size == 0:
+        # No lock of ours here: VectorIndex lets searches run side by side and waits out writers.
+        index = self._index
+        if index is None or index.size == 0:
+            return []
+        allowed = None
+        if video_ids is not None:
+            allowed = self.allowed_ids(video_ids)
+            if allowed.size == 0:
                 return []
-            allowed = None
-            if video_ids is not None:
-                allowed = self.allowed_ids(video_ids)
-                if allowed.size == 0:
-                    return []
-            scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, allowed=allowed)
+        scores, ids = index.search(query.reshape(1, -1).astype(np.float32), k, allowed=allowed)
         return [(int(i), float(sc)) for i, sc in zip(ids[0], scores[0]) if i >= 0]
 
 

@@ -14,6 +14,10 @@ API_PREFIX = "/api/v1"
 MAX_ID = 2**31 - 1
 
 
+def thumbnail_url(keyframe_id: int | None) -> str | None:
+    return f"{API_PREFIX}/keyframes/{keyframe_id}/thumbnail.jpg" if keyframe_id else None
+
+
 class IdConverter(IntegerConverter):
     """`<id:name>`: a catalog id, 1..2^31-1; anything else is a 404 before any query runs."""
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from search.catalog import Embedding, Keyframe
 from search.engine import MODES, QueryError, SearchRequest
 
-from .api import API_PREFIX, MAX_ID
+from .api import API_PREFIX, MAX_ID, thumbnail_url
 
 bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
 
@@ -81,7 +81,7 @@ def engine():
 def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
     return {"query": query, "mode": mode, "total": result.total, "offset": offset, "k": k,
             "channels_used": result.channels_used, "notices": result.notices,
-            "moments": [m.as_dict() for m in result.moments]}
+            "moments": [{**m.as_dict(), "thumbnail_url": thumbnail_url(m.keyframe_id)} for m in result.moments]}
 
 
 @bp.route("/search")

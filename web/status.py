@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import Blueprint as PageBlueprint
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -48,4 +48,14 @@ class Status(MethodView):
 
 @pages.get("/")
 def status_page():
-    return render_template("status.html", report=_report())
+    """Status, plus a plain search box until the web UI lands."""
+    from search.engine import QueryError, SearchRequest
+
+    query = request.args.get("q", "").strip()
+    result, error = None, None
+    if query:
+        try:
+            result = current_app.extensions["engine"].search(SearchRequest(text=query[:500], k=10))
+        except QueryError as exc:
+            error = str(exc)
+    return render_template("status.html", report=_report(), query=query, result=result, error=error)

@@ -17,17 +17,13 @@ from werkzeug.security import safe_join
 
 from search.catalog import Embedding, Keyframe, TranscriptSegment, Video, VideoStatus
 
-from .api import API_PREFIX
+from .api import API_PREFIX, thumbnail_url
 
 bp = Blueprint("videos", __name__, url_prefix=API_PREFIX, description="Videos, transcripts and media by id")
 
 
 def catalog():
     return current_app.extensions["catalog"]
-
-
-def thumbnail_url(keyframe_id: int | None) -> str | None:
-    return f"{API_PREFIX}/keyframes/{keyframe_id}/thumbnail.jpg" if keyframe_id else None
 
 
 class VideoSummary(ma.Schema):
