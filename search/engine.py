@@ -19,6 +19,7 @@ from .catalog import Catalog, Keyframe, Shot, TranscriptSegment, Video, VideoSta
 from .keyword import search_keywords
 from .query import ParsedQuery, parse, word_matches
 from .vectorstore import ChannelIndex
+from .vocabulary import Vocabulary
 
 CHANNELS = ("transcript", "keyword", "visual")
 MODES = ("hybrid",) + CHANNELS
@@ -116,6 +117,7 @@ class SearchEngine:
         self.catalog = catalog
         self._lock = threading.Lock()
         self._channels: dict[str, ChannelIndex | None] = {}
+        self.vocabulary = Vocabulary(catalog)
 
     # -- models and indexes, loaded once ----------------------------------------------------------
 
@@ -250,7 +252,11 @@ class SearchEngine:
         match some of the query's content words, and counts in proportion to the share it has:
         a natural-language query rarely shares every word with what was said, but a stray
         common word must not lift a wrong moment."""
-        terms = parsed.content_terms or parsed.terms
+        if fused:
+            terms = self.vocabulary.with_alternatives(parsed.content_terms or parsed.terms)
+        else:
+            parsed = ParsedQuery(parsed.text, self.vocabulary.with_alternatives(parsed.terms))
+            terms = parsed.content_terms or parsed.terms
         with self.catalog.session() as s:
             if fused:
                 found = search_keywords(s, ParsedQuery(parsed.text, terms), CANDIDATES, video_ids,

@@ -24,6 +24,9 @@ should just how why all any some very bit part where""".split())
 class Term:
     words: tuple[str, ...]  # one word, or several for a phrase
     prefix: bool = False
+    # transcript spellings close to a single word that the transcripts lack (speech recognition
+    # writes "tarpoline" for "tarpaulin"); any of them matches in its place
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,6 +67,8 @@ def word_matches(word: str, terms: list[Term]) -> bool:
     w = word.lower().strip()
     w = "".join(_WORD.findall(w))
     for term in terms:
+        if w in term.alternatives:
+            return True
         for i, q in enumerate(term.words):
             last = i == len(term.words) - 1
             if w == q or (term.prefix and last and w.startswith(q)):
@@ -74,8 +79,8 @@ def word_matches(word: str, terms: list[Term]) -> bool:
 def fts5_expression(terms: list[Term], any_term: bool = False) -> str:
     parts = []
     for term in terms:
-        quoted = '"' + " ".join(term.words) + '"'
-        parts.append(quoted + ("*" if term.prefix else ""))
+        quoted = '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+        parts.append("(" + " OR ".join([quoted, *(f'"{a}"' for a in term.alternatives)]) + ")")
     return (" OR " if any_term else " AND ").join(parts)
 
 
@@ -85,5 +90,5 @@ def tsquery_expression(terms: list[Term], any_term: bool = False) -> str:
         words = [f"'{w}'" for w in term.words]
         if term.prefix:
             words[-1] += ":*"
-        parts.append("(" + " <-> ".join(words) + ")")
+        parts.append("(" + " | ".join([" <-> ".join(words), *(f"'{a}'" for a in term.alternatives)]) + ")")
     return (" | " if any_term else " & ").join(parts)

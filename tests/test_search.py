@@ -205,3 +205,4 @@ def test_status_page_search_box_finds_and_escapes(client):
     assert b"<script>alert(1)" not in hostile.data and b"&lt;script&gt;alert(1)" in hostile.data
     found = client.get("/", query_string={"q": "a cat sleeping in the sun"}).get_data(as_text=True)
     assert "Our cat Chelsea" in found and "/api/v1/videos/" in found
+

@@ -1,0 +1,59 @@
+"""The words the transcripts contain, for correcting query words that speech recognition spelled
+otherwise: a person types "tarpaulin", Whisper wrote "tarpoline"."""
+from __future__ import annotations
+
+import threading
+import time
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, select, text
+
+from .catalog import Catalog, CatalogChange
+from .query import Term
+
+MIN_WORD_LENGTH = 4  # shorter words have too many near neighbours to guess from
+SIMILARITY = 75  # rapidfuzz ratio, 0..100
+MAX_ALTERNATIVES = 3
+# Reading every word back is a scan on PostgreSQL: at most this often, however busy the catalog.
+REFRESH_SECONDS = 30.0
+
+
+class Vocabulary:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._words: list[str] = []
+        self._known: frozenset[str] = frozenset()
+        self._synced_change = -1
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        with self.catalog.session() as s:
+            latest = int(s.scalar(select(func.max(CatalogChange.id))) or 0)
+            if latest == self._synced_change or time.monotonic() - self._loaded_at < REFRESH_SECONDS \
+                    and self._synced_change >= 0:
+                return
+            if s.get_bind().dialect.name == "sqlite":
+                s.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.segments_fts_vocab "
+                               "USING fts5vocab(main, 'segments_fts', 'row')"))
+                words = s.scalars(text("SELECT term FROM temp.segments_fts_vocab")).all()
+            else:
+                words = s.scalars(text("SELECT word FROM ts_stat('SELECT search_vector FROM transcript_segments')")).all()
+        self._words = [w for w in words if len(w) >= MIN_WORD_LENGTH and not w.isdigit()]
+        self._known = frozenset(words)
+        self._synced_change, self._loaded_at = latest, time.monotonic()
+
+    def with_alternatives(self, terms: list[Term]) -> list[Term]:
+        """Single words the transcripts never contain get the closest words they do contain."""
+        with self._lock:
+            self._refresh()
+        out = []
+        for term in terms:
+            word = term.words[0]
+            if len(term.words) > 1 or term.prefix or len(word) < MIN_WORD_LENGTH or word in self._known:
+                out.append(term)
+                continue
+            close = process.extract(word, self._words, scorer=fuzz.ratio, score_cutoff=SIMILARITY,
+                                    limit=MAX_ALTERNATIVES)
+            out.append(Term(term.words, term.prefix, tuple(match for match, _, _ in close)))
+        return out
