@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 import models
 from settings import Settings
@@ -36,6 +36,8 @@ MERGE_GAP = 3.0
 MAX_MOMENT = 45.0
 # A keyframe hit stands for this much of its shot around the keyframe.
 KEYFRAME_SPAN = 4.0
+# A moment's thumbnail is the keyframe on screen as it starts, at most this far back.
+THUMBNAIL_LOOKBACK = 30.0
 MAX_QUERY_CHARS = 500
 SNIPPET_CONTEXT_WORDS = 12
 
@@ -333,35 +335,38 @@ class SearchEngine:
         return moments
 
     def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
-        """Titles, snippets with the matching words marked, and a thumbnail for each moment."""
+        """Titles, snippets with the matching words marked, and a thumbnail for each moment.
+
+        Reads only the rows around each moment: a page of hits in two-hour videos stays cheap."""
         if not moments:
             return
-        video_ids = {m.video_id for m in moments}
         with self.catalog.session() as s:
-            titles = dict(s.execute(select(Video.id, Video.title).where(Video.id.in_(video_ids))).all())
-            segments: dict[int, list[TranscriptSegment]] = {}
-            for seg in s.scalars(select(TranscriptSegment).where(TranscriptSegment.video_id.in_(video_ids))
-                                 .order_by(TranscriptSegment.start)):
-                segments.setdefault(seg.video_id, []).append(seg)
-            frames: dict[int, list[Keyframe]] = {}
-            for frame in s.scalars(select(Keyframe).where(Keyframe.video_id.in_(video_ids)).order_by(Keyframe.time)):
-                frames.setdefault(frame.video_id, []).append(frame)
+            titles = dict(s.execute(select(Video.id, Video.title)
+                                    .where(Video.id.in_({m.video_id for m in moments}))).all())
+            segments = s.scalars(select(TranscriptSegment).where(or_(*(
+                and_(TranscriptSegment.video_id == m.video_id, TranscriptSegment.end > m.start,
+                     TranscriptSegment.start < m.end) for m in moments)))).all()
+            frames = s.scalars(select(Keyframe).where(or_(*(
+                and_(Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
+                     Keyframe.time <= m.end) for m in moments)))).all()
         for m in moments:
             m.title = titles.get(m.video_id, "")
+            inside = [seg for seg in segments if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end]
             seg_hits = sorted((h for h in m.hits if h.segment_id), key=lambda h: h.rank)
-            inside = [seg for seg in segments.get(m.video_id, []) if seg.end > m.start and seg.start < m.end]
             if seg_hits:
-                best_id = seg_hits[0].segment_id
-                inside.sort(key=lambda seg: seg.id != best_id)
+                inside.sort(key=lambda seg: seg.id != seg_hits[0].segment_id)
+            else:
+                inside.sort(key=lambda seg: seg.start)
             if inside:
                 m.snippet, m.highlights = _snippet(inside[0], parsed)
             visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
             if visual:
                 m.keyframe_id = visual[0].keyframe_id
-            else:
-                candidates = frames.get(m.video_id, [])
-                if candidates:
-                    m.keyframe_id = min(candidates, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
+                continue
+            near = [f for f in frames if f.video_id == m.video_id and m.start - THUMBNAIL_LOOKBACK <= f.time <= m.end]
+            if near:
+                # the frame on screen when the moment starts: the last one at or before it, else the first after
+                m.keyframe_id = min(near, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
 
 
 def _snippet(segment: TranscriptSegment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
