@@ -31,8 +31,10 @@ CHANNEL_WEIGHTS = {"transcript": 1.0, "keyword": 0.8, "visual": 0.7}
 MIN_KEYWORD_COVERAGE = 0.5
 # Each channel contributes this many candidates before fusion.
 CANDIDATES = 200
-# Hits closer than this in the same video are one moment; a moment grows to at most MAX_MOMENT.
+# Hits closer than this in the same video are one moment, when the later one scores at least
+# JOIN_FRACTION of the moment's best in its channel; a moment grows to at most MAX_MOMENT.
 MERGE_GAP = 3.0
+JOIN_FRACTION = 0.85
 MAX_MOMENT = 45.0
 # A keyframe hit stands for this much of its shot around the keyframe.
 KEYFRAME_SPAN = 4.0
@@ -308,21 +310,30 @@ class SearchEngine:
     # -- fusion -------------------------------------------------------------------------------------
 
     def _moments(self, hits: list[Hit], parsed: ParsedQuery) -> list[Moment]:
-        by_video: dict[int, list[Hit]] = {}
-        for hit in hits:
-            by_video.setdefault(hit.video_id, []).append(hit)
+        """Group hits into moments, strongest hits first so that they seed them.
+
+        A hit that overlaps a moment is more evidence for it (the same sentence found by meaning
+        and by its words, the frame on screen while it is said). A hit that only lies near one
+        extends it when it is about as strong as the moment's best hit in its channel: the next
+        sentence of the same answer, not the rest of the video.
+        """
         moments: list[Moment] = []
-        for video_id, video_hits in by_video.items():
-            video_hits.sort(key=lambda h: (h.start, h.end))
-            current: Moment | None = None
-            for hit in video_hits:
-                if current is not None and hit.start <= current.end + MERGE_GAP \
-                        and max(current.end, hit.end) - current.start <= MAX_MOMENT:
-                    current.end = max(current.end, hit.end)
-                    current.hits.append(hit)
-                else:
-                    current = Moment(video_id, "", hit.start, hit.end, hits=[hit])
-                    moments.append(current)
+        by_video: dict[int, list[Moment]] = {}
+        for hit in sorted(hits, key=lambda h: -CHANNEL_WEIGHTS[h.channel] * h.weight / (RRF_K + h.rank)):
+            target = None
+            for moment in by_video.get(hit.video_id, ()):
+                overlaps = hit.start < moment.end and hit.end > moment.start
+                near = hit.start <= moment.end + MERGE_GAP and hit.end >= moment.start - MERGE_GAP
+                if overlaps or (near and self._as_strong(hit, moment)):
+                    if max(moment.end, hit.end) - min(moment.start, hit.start) <= MAX_MOMENT:
+                        target = moment
+                        break
+            if target is None:
+                target = Moment(hit.video_id, "", hit.start, hit.end)
+                moments.append(target)
+                by_video.setdefault(hit.video_id, []).append(target)
+            target.start, target.end = min(target.start, hit.start), max(target.end, hit.end)
+            target.hits.append(hit)
         for moment in moments:
             best: dict[str, Hit] = {}
             for hit in moment.hits:
@@ -333,6 +344,11 @@ class SearchEngine:
         # a stable order for pagination: ties broken by video and time
         moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
         return moments
+
+    @staticmethod
+    def _as_strong(hit: Hit, moment: Moment) -> bool:
+        peers = [h.score for h in moment.hits if h.channel == hit.channel]
+        return bool(peers) and hit.score >= JOIN_FRACTION * max(peers)
 
     def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
         """Titles, snippets with the matching words marked, and a thumbnail for each moment.
