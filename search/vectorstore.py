@@ -64,7 +64,9 @@ class ChannelIndex:
                 self._index, self._synced_change = index, int(meta.get("synced_change", 0))
             except (VectorIndexUnreadable, OSError, KeyError, ValueError) as exc:
                 self.rebuilt_reason = str(exc)
-                log.warning("rebuilding the %s vector index from the catalog: %s", self.channel, exc)
+                # a first start has no file yet: only a damaged or outdated one is worth a warning
+                level = logging.WARNING if self.path.exists() else logging.INFO
+                log.log(level, "rebuilding the %s vector index from the catalog: %s", self.channel, exc)
                 self.rebuild()
                 return
             self.sync()
