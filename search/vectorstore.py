@@ -61,6 +61,7 @@ class ChannelIndex:
                 if offsets[-1] != index.size or len(owners) != index.size:
                     raise VectorIndexUnreadable("video map does not match the index")
                 self._owners_by_video = {int(v): owners[offsets[i]:offsets[i + 1]] for i, v in enumerate(videos)}
+                index.vector_source = self._catalog_vectors  # re-trains read exact floats, not 8-bit codes
                 self._index, self._synced_change = index, int(meta.get("synced_change", 0))
             except (VectorIndexUnreadable, OSError, KeyError, ValueError) as exc:
                 self.rebuilt_reason = str(exc)
@@ -77,8 +78,9 @@ class ChannelIndex:
             latest = self._latest_change()
             ids, videos, vectors = self._load_vectors(None)
             index = VectorIndex(self.dim)
+            index.vector_source = self._catalog_vectors
             if len(ids):
-                index.add(ids, vectors)
+                index.rebuild(lambda: (ids, vectors))
             self._index = index
             self._owners_by_video = _group_by_video(ids, videos)
             self._synced_change = latest
@@ -115,6 +117,10 @@ class ChannelIndex:
             if self._index.size < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
                 self.save()
             return len(changed)
+
+    def _catalog_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, _, vectors = self._load_vectors(None)
+        return ids, vectors
 
     def _load_vectors(self, video_ids: list[int] | None):
         query = (select(Embedding.owner_id, Embedding.video_id, Embedding.vector)
