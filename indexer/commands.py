@@ -209,7 +209,7 @@ def index_remove(video_id):
     click.echo(f"removed [{video_id}] {path}")
 
 
-def stale_videos(settings: Settings, catalog: Catalog, versions: dict[str, str]) -> list[Video]:
+def stale_videos(catalog: Catalog, versions: dict[str, str]) -> list[Video]:
     """Indexed videos with outputs from another model version, or missing a channel that is on now."""
     stale = []
     with catalog.session() as s:
@@ -235,7 +235,7 @@ def index_reindex(everything, failed, as_json):
         if everything:
             targets = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.INDEXED)))
         else:
-            targets = [v.path for v in stale_videos(settings, catalog, versions)]
+            targets = [v.path for v in stale_videos(catalog, versions)]
         if failed:
             targets += list(s.scalars(select(Video.path).where(Video.status == VideoStatus.FAILED)))
     if not targets:

@@ -111,6 +111,7 @@ class Indexer:
         self.cancel = cancel or threading.Event()
         self.worker = this_worker()
         self._stage_lock = threading.Lock()
+        self._last_job_write = 0.0
 
     # Models load on first use, once per process (models caches them).
     def speech(self):
@@ -422,8 +423,6 @@ class Indexer:
             self.on_progress(str(path), stage, fraction)
         if job_id is not None:
             self._update_job(job_id, stage, fraction)
-
-    _last_job_write = 0.0
 
     def _update_job(self, job_id: int, stage: str, fraction: float) -> None:
         now = time.monotonic()

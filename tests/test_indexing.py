@@ -167,7 +167,7 @@ def test_reindex_after_a_model_change_redoes_only_stale_videos(tmp_path, media):
         assert s.scalar(select(func.count()).select_from(Embedding).where(Embedding.owner_kind == "keyframe")) == 0
     with_clip = make_settings(settings.data_dir, clip_model="test-tiny-random")
     indexer = Indexer(with_clip, catalog)
-    assert [v.id for v in stale_videos(with_clip, catalog, indexer.model_versions())] == [video_id]
+    assert [v.id for v in stale_videos(catalog, indexer.model_versions())] == [video_id]
     result = run_cli(["index", "reindex", "--json"], with_clip)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["status"] == "indexed"
@@ -176,7 +176,7 @@ def test_reindex_after_a_model_change_redoes_only_stale_videos(tmp_path, media):
         assert video.model_versions["clip"].startswith("test-tiny-random@")
         n_vectors = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.owner_kind == "keyframe"))
         assert n_vectors == len(video.keyframes) > 0
-    assert stale_videos(with_clip, catalog, indexer.model_versions()) == []
+    assert stale_videos(catalog, indexer.model_versions()) == []
     catalog.dispose()
 
 

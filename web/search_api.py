@@ -22,7 +22,9 @@ MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 class SearchArgs(ma.Schema):
-    q = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500),
+    # at least one character that is not white space (the engine strips the rest)
+    q = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=500),
+                                                  ma.validate.Regexp(r"[\s\S]*\S")],
                          metadata={"description": 'what to find; keyword syntax: "a phrase", prefix*'})
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 1000))
