@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 
 import models
 from settings import Settings
@@ -234,9 +234,10 @@ class SearchEngine:
         if not ids:
             return {}
         with self.catalog.session() as s:
-            rows = s.scalars(select(TranscriptSegment).join(Video)
-                             .where(TranscriptSegment.id.in_(ids), Video.status == VideoStatus.INDEXED)).all()
-            return {r.id: r for r in rows}
+            # primary-key lookups only: joined to videos, SQLite's planner scans a million rows
+            rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.id.in_(ids))).all()
+            live = _indexed_videos(s, {r.video_id for r in rows})
+            return {r.id: r for r in rows if r.video_id in live}
 
     def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
         index = self.channel_index("segment")
@@ -293,10 +294,13 @@ class SearchEngine:
         if not ids:
             return []
         with self.catalog.session() as s:
-            rows = {k.id: (k, shot) for k, shot in s.execute(
-                select(Keyframe, Shot).join(Video, Video.id == Keyframe.video_id)
-                .join(Shot, (Shot.video_id == Keyframe.video_id) & (Shot.index == Keyframe.shot_index))
-                .where(Keyframe.id.in_(ids), Video.status == VideoStatus.INDEXED))}
+            frames = [f for f in s.scalars(select(Keyframe).where(Keyframe.id.in_(ids)))]
+            live = _indexed_videos(s, {f.video_id for f in frames})
+            frames = [f for f in frames if f.video_id in live]
+            shots = {(sh.video_id, sh.index): sh for sh in s.scalars(select(Shot).where(
+                tuple_(Shot.video_id, Shot.index).in_({(f.video_id, f.shot_index) for f in frames})))} if frames else {}
+            rows = {f.id: (f, shots[(f.video_id, f.shot_index)]) for f in frames
+                    if (f.video_id, f.shot_index) in shots}
         hits = []
         for owner_id, score in found:
             if owner_id not in rows:
@@ -383,6 +387,13 @@ class SearchEngine:
             if near:
                 # the frame on screen when the moment starts: the last one at or before it, else the first after
                 m.keyframe_id = min(near, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
+
+
+def _indexed_videos(session, video_ids: set[int]) -> set[int]:
+    """Which of these videos are searchable now (a video being re-indexed or failed is not)."""
+    if not video_ids:
+        return set()
+    return set(session.scalars(select(Video.id).where(Video.id.in_(video_ids), Video.status == VideoStatus.INDEXED)))
 
 
 def _snippet(segment: TranscriptSegment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
