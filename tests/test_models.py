@@ -87,3 +87,15 @@ def test_status_api_reports_counts_and_the_visual_channel(tmp_path):
     assert page.status_code == 200 and b"visual search off" in page.data
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+
+
+def test_clip_text_encoding_without_padding_is_exact(tmp_path):
+    """Queries are encoded on their own tokens, not 77 padded ones: same vectors, less work."""
+    import torch
+
+    clip = models.load_clip("test-tiny-random", tmp_path, "cpu")
+    texts = ["a cat", "the moment where the rocket boosters fall back towards the ocean after launch"]
+    with torch.inference_mode():
+        padded = clip._normalise(clip._model.encode_text(clip._tokenizer(texts)))
+    assert clip._can_trim()
+    assert np.allclose(clip.encode_texts(texts), padded, atol=1e-5)
