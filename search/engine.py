@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import select
 
 import models
 from settings import Settings
@@ -230,12 +230,15 @@ class SearchEngine:
         with self.catalog.session() as s:
             return list(s.scalars(q))
 
-    def _segment_rows(self, ids: list[int]) -> dict[int, TranscriptSegment]:
+    def _segment_rows(self, ids: list[int]) -> dict:
+        """id -> (id, video_id, start, end, text) of searchable segments; plain rows, no ORM objects."""
         if not ids:
             return {}
         with self.catalog.session() as s:
             # primary-key lookups only: joined to videos, SQLite's planner scans a million rows
-            rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.id.in_(ids))).all()
+            rows = s.execute(select(TranscriptSegment.id, TranscriptSegment.video_id, TranscriptSegment.start,
+                                    TranscriptSegment.end, TranscriptSegment.text)
+                             .where(TranscriptSegment.id.in_(ids))).all()
             live = _indexed_videos(s, {r.video_id for r in rows})
             return {r.id: r for r in rows if r.video_id in live}
 
@@ -274,7 +277,7 @@ class SearchEngine:
             row = rows.get(h.segment_id)
             if row is None:
                 continue
-            spoken = [w[0] for w in row.words] or row.text.split()
+            spoken = row.text.split()
             covered = sum(any(word_matches(w, [t]) for w in spoken) for t in terms) / len(terms)
             if fused and covered < MIN_KEYWORD_COVERAGE:
                 continue
@@ -297,8 +300,10 @@ class SearchEngine:
             frames = [f for f in s.scalars(select(Keyframe).where(Keyframe.id.in_(ids)))]
             live = _indexed_videos(s, {f.video_id for f in frames})
             frames = [f for f in frames if f.video_id in live]
-            shots = {(sh.video_id, sh.index): sh for sh in s.scalars(select(Shot).where(
-                tuple_(Shot.video_id, Shot.index).in_({(f.video_id, f.shot_index) for f in frames})))} if frames else {}
+            wanted = {(f.video_id, f.shot_index) for f in frames}
+            shots = {(sh.video_id, sh.index): sh for sh in s.execute(
+                select(Shot.video_id, Shot.index, Shot.start, Shot.end).where(Shot.video_id.in_(live)))
+                if (sh.video_id, sh.index) in wanted}
             rows = {f.id: (f, shots[(f.video_id, f.shot_index)]) for f in frames
                     if (f.video_id, f.shot_index) in shots}
         hits = []
@@ -360,15 +365,19 @@ class SearchEngine:
         Reads only the rows around each moment: a page of hits in two-hour videos stays cheap."""
         if not moments:
             return
+        segments: list[TranscriptSegment] = []
+        frames: list[Keyframe] = []
         with self.catalog.session() as s:
             titles = dict(s.execute(select(Video.id, Video.title)
                                     .where(Video.id.in_({m.video_id for m in moments}))).all())
-            segments = s.scalars(select(TranscriptSegment).where(or_(*(
-                and_(TranscriptSegment.video_id == m.video_id, TranscriptSegment.end > m.start,
-                     TranscriptSegment.start < m.end) for m in moments)))).all()
-            frames = s.scalars(select(Keyframe).where(or_(*(
-                and_(Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
-                     Keyframe.time <= m.end) for m in moments)))).all()
+            # one small indexed query per moment: an OR of them all, SQLite sometimes answers by a full scan
+            for m in moments:
+                segments += s.scalars(select(TranscriptSegment).where(
+                    TranscriptSegment.video_id == m.video_id, TranscriptSegment.end > m.start,
+                    TranscriptSegment.start < m.end)).all()
+                frames += s.scalars(select(Keyframe).where(
+                    Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
+                    Keyframe.time <= m.end)).all()
         for m in moments:
             m.title = titles.get(m.video_id, "")
             inside = [seg for seg in segments if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end]
