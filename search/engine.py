@@ -6,6 +6,7 @@ UI all call `SearchEngine.search`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ KEYFRAME_SPAN = 4.0
 # A moment's thumbnail is the keyframe on screen as it starts, at most this far back.
 THUMBNAIL_LOOKBACK = 30.0
 MAX_QUERY_CHARS = 500
+QUERY_CACHE = 2048  # encoded query vectors a process keeps (both channels together)
 SNIPPET_CONTEXT_WORDS = 12
 
 
@@ -122,6 +124,14 @@ class SearchEngine:
         self._lock = threading.Lock()
         self._channels: dict[str, ChannelIndex | None] = {}
         self.vocabulary = Vocabulary(catalog)
+        # paging through results, or several people asking the same, re-encodes the same text
+        self._encode_query = functools.lru_cache(maxsize=QUERY_CACHE)(self._encode_uncached)
+
+    def _encode_uncached(self, channel: str, text: str) -> np.ndarray:
+        model = self.text_model() if channel == "transcript" else self.clip_model()
+        vector = (model.encode([text]) if channel == "transcript" else model.encode_texts([text]))[0]
+        vector.flags.writeable = False  # shared by every request that hits the cache
+        return vector
 
     # -- models and indexes, loaded once ----------------------------------------------------------
 
@@ -244,8 +254,7 @@ class SearchEngine:
 
     def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
         index = self.channel_index("segment")
-        vector = self.text_model().encode([text])[0]
-        found = index.search(vector, CANDIDATES, video_ids)
+        found = index.search(self._encode_query("transcript", text), CANDIDATES, video_ids)
         rows = self._segment_rows([i for i, _ in found])
         hits = []
         for owner_id, score in found:
@@ -289,8 +298,7 @@ class SearchEngine:
         index = self.channel_index("keyframe")
         if index is None:
             return []
-        vector = self.clip_model().encode_texts([text])[0]
-        return self._keyframe_hits(index.search(vector, CANDIDATES, video_ids))
+        return self._keyframe_hits(index.search(self._encode_query("visual", text), CANDIDATES, video_ids))
 
     def _keyframe_hits(self, found: list[tuple[int, float]], channel: str = "visual") -> list[Hit]:
         ids = [i for i, _ in found]
