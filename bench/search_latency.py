@@ -1,6 +1,7 @@
 """Search latency at scale: the real server over HTTP on synthetic catalogs, against the raw floor.
 
     .venv/bin/python bench/search_latency.py [--sizes 10000,100000,1000000] [--queries 300] [--keep DIR]
+        [--phase-budget 300] [--server-env OMP_NUM_THREADS=1]   (--help for the rest)
 
 For each size N: a fresh SQLite catalog (made with the migrations, then bulk-filled) holding N/100
 videos of 10 minutes, 20 shots, N keyframes and N transcript segments (text drawn from real English
@@ -17,10 +18,14 @@ VmHWM from /proc. A restart on the saved index files is timed as well.
 In the same run the bench process loads the index files the server saved (VectorIndex.load) and
 times, for the same queries, what no implementation can avoid: query encoding (MiniLM + CLIP text
 tower) plus a raw FAISS search for 200 candidates on both channels (the engine's CANDIDATES). That
-sum is the floor; overhead = API p50 / floor p50. Recall@10 (and @200) of each FAISS index is
-measured against exact numpy brute force over the stored vectors, for the API's own queries and
-for queries drawn from the data's distribution. Finally an in-process SearchEngine on the same
-files shows where a query's time goes, stage by stage.
+sum is the floor; overhead = API p50 / floor p50. The floor of each query is taken right after the
+API answered it (1-client phase), so both see the same machine: other processes come and go on it,
+hence the load averages printed beside every phase, and server CPU per query (from /proc) as well.
+
+Recall@10 (and @200) of each FAISS index is measured against exact numpy brute force over the
+stored vectors, for the API's own queries and for queries drawn from the data's distribution.
+Finally an in-process SearchEngine on the same files shows where a query's time goes, stage by
+stage.
 
 CLIP weights cannot be had here: the visual channel runs the registry's benchmark-only model
 `bench-vit-b-32-random` (ViT-B-32 shape, random weights: real cost, meaningless results). Without
