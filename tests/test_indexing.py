@@ -36,6 +36,16 @@ def _row_counts(catalog: Catalog) -> dict:
                 for t in (Video, Shot, Keyframe, TranscriptSegment, Embedding)}
 
 
+@pytest.fixture
+def empty_catalog(tmp_path):
+    """Settings and a migrated, empty SQLite catalog of this test's own."""
+    settings = make_settings(tmp_path / "data")
+    upgrade(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url)
+    yield settings, catalog
+    catalog.dispose()
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory, media):
     """The shared media indexed once into a fresh SQLite catalog."""
@@ -118,10 +128,8 @@ def test_second_add_does_nothing_and_force_redoes_without_doubling(library, medi
     assert _row_counts(catalog) == before
 
 
-def test_verify_finds_missing_thumbnails_and_files(tmp_path, media):
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
+def test_verify_finds_missing_thumbnails_and_files(empty_catalog, tmp_path, media):
+    settings, catalog = empty_catalog
     moved = tmp_path / "clip.mp4"
     moved.write_bytes(media["quiet"].path.read_bytes())
     outcome = Indexer(settings, catalog).index_path(moved)
@@ -136,13 +144,10 @@ def test_verify_finds_missing_thumbnails_and_files(tmp_path, media):
     # indexing the renamed file recognises the move instead of indexing twice
     again = Indexer(settings, catalog).index_path(tmp_path / "renamed.mp4")
     assert again.status == "skipped" and again.video_id == outcome.video_id and "moved" in again.message
-    catalog.dispose()
 
 
-def test_file_vanishing_mid_run_fails_cleanly(tmp_path, media):
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
+def test_file_vanishing_mid_run_fails_cleanly(empty_catalog, tmp_path, media):
+    settings, catalog = empty_catalog
     doomed = tmp_path / "doomed.mp4"
     doomed.write_bytes(media["talk"].path.read_bytes())
 
@@ -154,14 +159,11 @@ def test_file_vanishing_mid_run_fails_cleanly(tmp_path, media):
     assert outcome.status == "failed" and "vanished" in outcome.message
     counts = _row_counts(catalog)
     assert counts["Video"] == 1 and counts["Shot"] == counts["TranscriptSegment"] == counts["Embedding"] == 0
-    catalog.dispose()
 
 
-def test_reindex_after_a_model_change_redoes_only_stale_videos(tmp_path, media):
+def test_reindex_after_a_model_change_redoes_only_stale_videos(empty_catalog, media):
     """Turning on a visual model (here the test-only random CLIP) makes the indexed videos stale."""
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
+    settings, catalog = empty_catalog
     video_id = Indexer(settings, catalog).index_path(media["quiet"].path).video_id
     with catalog.session() as s:
         assert s.scalar(select(func.count()).select_from(Embedding).where(Embedding.owner_kind == "keyframe")) == 0
@@ -177,7 +179,6 @@ def test_reindex_after_a_model_change_redoes_only_stale_videos(tmp_path, media):
         n_vectors = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.owner_kind == "keyframe"))
         assert n_vectors == len(video.keyframes) > 0
     assert stale_videos(catalog, indexer.model_versions()) == []
-    catalog.dispose()
 
 
 def test_bad_inputs_each_get_a_status_and_the_batch_goes_on(tmp_path):
@@ -283,10 +284,8 @@ def test_killed_indexer_resumes_without_losing_or_doubling(tmp_path, how):
     catalog.dispose()
 
 
-def test_remove_deletes_rows_and_thumbnails(tmp_path, media):
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
+def test_remove_deletes_rows_and_thumbnails(empty_catalog, media):
+    settings, catalog = empty_catalog
     outcome = Indexer(settings, catalog).index_path(media["quiet"].path)
     assert any(settings.thumbnails_dir.rglob("*.jpg"))
     result = run_cli(["index", "remove", str(outcome.video_id)], settings)
@@ -295,13 +294,10 @@ def test_remove_deletes_rows_and_thumbnails(tmp_path, media):
     assert not any(settings.thumbnails_dir.rglob("*.jpg"))
     missing = run_cli(["index", "remove", "999"], settings)
     assert missing.returncode != 0 and "no video with id 999" in missing.stderr
-    catalog.dispose()
 
 
-def test_video_removed_while_indexing_leaves_nothing_behind(tmp_path, media):
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
+def test_video_removed_while_indexing_leaves_nothing_behind(empty_catalog, media):
+    settings, catalog = empty_catalog
 
     def remove_it(path, stage, fraction):
         with catalog.session() as s, s.begin():
@@ -312,4 +308,3 @@ def test_video_removed_while_indexing_leaves_nothing_behind(tmp_path, media):
     outcome = Indexer(settings, catalog, on_progress=remove_it).index_path(media["quiet"].path)
     assert outcome.status == "skipped" and "nothing written" in outcome.message
     assert _row_counts(catalog) == {"Video": 0, "Shot": 0, "Keyframe": 0, "TranscriptSegment": 0, "Embedding": 0}
-    catalog.dispose()
