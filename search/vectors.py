@@ -273,6 +273,9 @@ class VectorIndex:
         self._tuning_queries: np.ndarray | None = None
         # optional: where automatic re-trains read the vectors from (see the module docstring)
         self.vector_source: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
+        # called on the first (re)train that needs them, if no tuning queries were set: encoding them costs
+        # seconds, which a start on a saved index file should not pay
+        self.query_source: Callable[[], np.ndarray] | None = None
         self._gpu_lock = threading.Lock()
         self._gpu_res = None
         self._gpu_index = None                # copy of self._s.index on the GPU, or None when stale
@@ -355,6 +358,14 @@ class VectorIndex:
                 self._rebuild_locked(self.vector_source, drop=ids)
             return removed
 
+    def set_tuning_queries(self, queries: np.ndarray) -> None:
+        """Real query vectors that re-trains of this object tune nprobe on, besides perturbed stored
+        vectors: recall must reach the target for both (not saved with the index)."""
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if q.ndim != 2 or q.shape[1] != self.dim or not len(q) or not np.all(np.isfinite(q)):
+            raise ValueError(f"queries must be a finite (m, {self.dim}) array with m >= 1")
+        self._tuning_queries = _normalise(q[:_TUNING_QUERIES].copy(), own=True)
+
     def rebuild(self, vectors_by_id: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None, *,
                 queries: np.ndarray | None = None) -> None:
         """Re-choose the structure for the current size, re-train and re-tune it.
@@ -363,15 +374,12 @@ class VectorIndex:
             When given, the index afterwards holds exactly those rows (the catalog is the truth) and is
             trained on the exact float values. When None, `vector_source` if set, else the vectors are
             reconstructed from the index (exact for "flat", 8-bit decoded for IVF).
-        queries: optional (m, dim) sample of real query vectors to tune nprobe on (kept for later
-            automatic re-trains of this object, not saved). Default: perturbed copies of stored vectors.
+        queries: optional (m, dim) sample of real query vectors to tune nprobe on as well (see
+            `set_tuning_queries`).
         Searches keep running on the old structure while the new one is built.
         """
         if queries is not None:
-            q = np.ascontiguousarray(queries, dtype=np.float32)
-            if q.ndim != 2 or q.shape[1] != self.dim or not len(q) or not np.all(np.isfinite(q)):
-                raise ValueError(f"queries must be a finite (m, {self.dim}) array with m >= 1")
-            self._tuning_queries = q[:_TUNING_QUERIES].copy()
+            self.set_tuning_queries(queries)
         with self._mutex:
             self._rebuild_locked(vectors_by_id or self.vector_source)
 
@@ -772,24 +780,33 @@ class VectorIndex:
         return s
 
     def _tune(self, s: _Structure, ids: np.ndarray, x: np.ndarray) -> tuple[int, float]:
-        """Smallest nprobe whose recall@10 against exact float search reaches target_recall (lower 95% bound)."""
+        """Smallest nprobe whose recall@10 against exact float search reaches target_recall (lower 95%
+        bound) on queries like the stored vectors (query by example) and, when given, on real text
+        queries, which can lie far from every cluster and need many more lists probed."""
         n = len(ids)
         rng = np.random.default_rng(n + 1)
+        pick = rng.choice(n, min(n, _TUNING_QUERIES), replace=False)
+        own = ids[pick]
+        # perturbed copies at cosine ~_TUNING_COS of the originals; the originals' own ids are left out of
+        # both the truth and the answers, so finding a query's own source vector does not count
+        noise = rng.standard_normal((len(pick), self.dim)).astype(np.float32)
+        noise *= math.tan(math.acos(_TUNING_COS)) / np.linalg.norm(noise, axis=1, keepdims=True)
+        nprobe, recall = self._tune_on(s, ids, x, _normalise(x[pick] + noise), own)
+        if self._tuning_queries is None and self.query_source is not None:
+            self.set_tuning_queries(self.query_source())
         if self._tuning_queries is not None:
-            q, own = self._tuning_queries, None
-        else:
-            pick = rng.choice(n, min(n, _TUNING_QUERIES), replace=False)
-            own = ids[pick]
-            # perturbed copies at cosine ~_TUNING_COS of the originals; the originals' own ids are left out of
-            # both the truth and the answers, so finding a query's own source vector does not count
-            noise = rng.standard_normal((len(pick), self.dim)).astype(np.float32)
-            noise *= math.tan(math.acos(_TUNING_COS)) / np.linalg.norm(noise, axis=1, keepdims=True)
-            q = _normalise(x[pick] + noise)
+            text_nprobe, text_recall = self._tune_on(s, ids, x, self._tuning_queries, None, start=nprobe)
+            if text_nprobe > nprobe:
+                return text_nprobe, text_recall
+        return nprobe, recall
+
+    def _tune_on(self, s: _Structure, ids: np.ndarray, x: np.ndarray, q: np.ndarray, own: np.ndarray | None,
+                 start: int = 1) -> tuple[int, float]:
         extra = 0 if own is None else 1
         truth = ids[_exact_top(q, x, 10 + extra)]
         truth = _drop_own(truth, own, 10)
         best = (s.index.nlist, 0.0)
-        for nprobe in [p for p in _NPROBE_STEPS if p < s.index.nlist] + [s.index.nlist]:
+        for nprobe in [p for p in _NPROBE_STEPS if start <= p < s.index.nlist] + [s.index.nlist]:
             _, got = s.index.search(q, 10 + extra, params=faiss.SearchParametersIVF(nprobe=nprobe))
             got = _drop_own(got, own, 10)
             per_query = np.array([len(np.intersect1d(g[g >= 0], t)) for g, t in zip(got, truth)]) / 10

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from sqlalchemy import func, select
@@ -32,8 +33,12 @@ ALWAYS_SAVE_BELOW = 50_000
 class ChannelIndex:
     """One channel ("segment" or "keyframe") for one model version."""
 
-    def __init__(self, catalog: Catalog, channel: str, model_version: str, dim: int, folder: Path):
+    def __init__(self, catalog: Catalog, channel: str, model_version: str, dim: int, folder: Path,
+                 tuning_queries: Callable[[], np.ndarray] | None = None):
         self.catalog = catalog
+        # real query vectors (this channel's text encoder over typical queries) that an approximate index
+        # tunes its search effort on
+        self.tuning_queries = tuning_queries
         self.channel = channel
         self.model_version = model_version
         self.dim = dim
@@ -62,6 +67,7 @@ class ChannelIndex:
                     raise VectorIndexUnreadable("video map does not match the index")
                 self._owners_by_video = {int(v): owners[offsets[i]:offsets[i + 1]] for i, v in enumerate(videos)}
                 index.vector_source = self._catalog_vectors  # re-trains read exact floats, not 8-bit codes
+                index.query_source = self.tuning_queries
                 self._index, self._synced_change = index, int(meta.get("synced_change", 0))
             except (VectorIndexUnreadable, OSError, KeyError, ValueError) as exc:
                 self.rebuilt_reason = str(exc)
@@ -79,6 +85,7 @@ class ChannelIndex:
             ids, videos, vectors = self._load_vectors(None)
             index = VectorIndex(self.dim)
             index.vector_source = self._catalog_vectors
+            index.query_source = self.tuning_queries
             if len(ids):
                 index.rebuild(lambda: (ids, vectors))
             self._index = index
@@ -123,21 +130,32 @@ class ChannelIndex:
         return ids, vectors
 
     def _load_vectors(self, video_ids: list[int] | None):
-        query = (select(Embedding.owner_id, Embedding.video_id, Embedding.vector)
-                 .where(Embedding.owner_kind == self.channel, Embedding.model_version == self.model_version)
-                 .order_by(Embedding.owner_id))
-        ids, videos, blobs = [], [], []
+        """(owner ids, video ids, vectors) of this channel's rows, for some videos or all.
+
+        Rows are copied straight into one array that grows by doubling, so a million vectors never
+        exist twice over as Python objects and then as their joined copy."""
+        where = (Embedding.owner_kind == self.channel, Embedding.model_version == self.model_version)
+        query = select(Embedding.owner_id, Embedding.video_id, Embedding.vector).where(*where)
+        ids = np.zeros(1024, np.int64)
+        videos = np.zeros(1024, np.int64)
+        vectors = np.zeros((1024, self.dim), np.float32)
+        n = 0
         with self.catalog.session() as s:
+            if video_ids is None:  # the final size is known: no doubling
+                total = int(s.scalar(select(func.count()).select_from(Embedding).where(*where)) or 0)
+                ids, videos = np.zeros(total, np.int64), np.zeros(total, np.int64)
+                vectors = np.zeros((total, self.dim), np.float32)
             for chunk in _chunks(video_ids):
                 q = query if chunk is None else query.where(Embedding.video_id.in_(chunk))
                 for owner_id, video_id, blob in s.execute(q.execution_options(yield_per=10_000)):
-                    ids.append(owner_id)
-                    videos.append(video_id)
-                    blobs.append(blob)
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
-        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), self.dim)
-        return np.asarray(ids, np.int64), np.asarray(videos, np.int64), vectors
+                    if n == len(ids):
+                        size = max(1024, 2 * n)
+                        ids, videos = np.resize(ids, size), np.resize(videos, size)
+                        vectors = np.resize(vectors, (size, self.dim))
+                    ids[n], videos[n] = owner_id, video_id
+                    vectors[n] = np.frombuffer(blob, dtype=np.float32)
+                    n += 1
+        return ids[:n], videos[:n], vectors[:n]
 
     def save(self) -> None:
         with self._lock:

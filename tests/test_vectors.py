@@ -193,6 +193,21 @@ def test_approximate_recall(large):
     np.testing.assert_allclose(D[:, 0], tD[:, 0], atol=0.02)  # 8-bit scores are close to exact
 
 
+def test_tuning_on_real_queries_keeps_recall_for_queries_unlike_the_data(large):
+    """Text queries against image vectors lie outside every cluster of the data. Tuned only on
+    queries like the data, the index probes too few lists for them; given a sample of such
+    queries (not the ones measured), it probes enough."""
+    ix, ids, x, _, _, _ = large
+    far = clustered(200, seed=99, sample_seed=5)  # other centres: another "modality"
+    _, truth = exact(far, x, ids, 10)
+    tuned_on_data = recall_at_10(ix.search(far, 10)[1], truth)
+    own = VectorIndex(DIM)
+    own.query_source = lambda: clustered(300, seed=99, sample_seed=6)
+    own.rebuild(lambda: (ids, x))
+    assert own.tuning["nprobe"] > ix.tuning["nprobe"]
+    assert recall_at_10(own.search(far, 10)[1], truth) >= 0.95 > tuned_on_data
+
+
 @pytest.mark.parametrize("fraction", [0.01, 0.05])
 def test_approximate_allowed_fraction(large, fraction):
     """1% (2000 ids: every allowed vector scored) and 5% (10000: lists holding allowed ids probed)."""
