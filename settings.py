@@ -35,6 +35,11 @@ class Settings:
     keyframe_interval: float = field(default_factory=lambda: float(_env("KEYFRAME_INTERVAL", "10")))
     admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
     broker_url: str = field(default_factory=lambda: _env("BROKER_URL", ""))
+    # on-screen text (OCR) costs 0.15-0.4 s per keyframe; "0" turns it off
+    read_screen_text: bool = field(default_factory=lambda: _env("SCREEN_TEXT", "1") not in ("0", "false", "no"))
+    # a JSON file of CLIP zero-shot prompts (scenes, objects, safety, moods) replacing the packaged
+    # search/tag_vocabulary.json; empty = the packaged one
+    tag_vocabulary: str = field(default_factory=lambda: _env("TAG_VOCABULARY", ""))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
 

@@ -11,6 +11,7 @@ import hashlib
 import io
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -21,24 +22,26 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import models
-from search.catalog import (Catalog, Embedding, Job, Keyframe, Shot, TranscriptSegment, Video, VideoStatus,
-                            record_change, utcnow, vector_bytes)
+from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, Shot, Tag, TranscriptSegment, Video,
+                            VideoStatus, record_change, utcnow, vector_bytes)
 from settings import Settings
 
 from .audio import is_silent, load_audio
 from .errors import Cancelled, MediaError
 from .frames import VisualAnalysis, analyse_video
 from .probe import MediaInfo, probe
+from . import tagging
 
 log = logging.getLogger(__name__)
 
 THUMBNAIL_WIDTH = 320
-# A claim older than this from another host is presumed dead (same host: the pid is checked).
-FOREIGN_CLAIM_TTL = 6 * 3600
+# A claim not refreshed for this long by another host is presumed dead (same host: the pid is
+# checked). Workers refresh their claim with each job progress write, at least every few seconds.
+FOREIGN_CLAIM_TTL = 15 * 60
 
 ProgressFn = Callable[[str, str, float], None]  # (path, stage, fraction of this file done)
 
@@ -99,13 +102,18 @@ class _AudioResult:
     language: str | None = None
     segments: list = field(default_factory=list)
     vectors: np.ndarray | None = None
+    emotions: np.ndarray | None = None  # (segments x 7) from the words
+    voice_priors: list = field(default_factory=list)
     note: str = ""
 
 
 class Indexer:
     def __init__(self, settings: Settings, catalog: Catalog, on_progress: ProgressFn | None = None,
-                 cancel: threading.Event | None = None):
+                 cancel: threading.Event | None = None, raise_database_errors: bool = False):
         self.settings = settings
+        # a queue worker retries a video whose database went away; a batch in one process records it as failed
+        self.raise_database_errors = raise_database_errors
+        self._replaced_hash: dict[int, str] = {}
         self.catalog = catalog
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
@@ -126,6 +134,9 @@ class Indexer:
     def model_versions(self) -> dict[str, str]:
         s = self.settings
         return models.model_versions(s.speech_model, s.text_model, s.clip_model, s.models_dir)
+
+    def tagger_version(self) -> str:
+        return tagging.tagger_version(self.model_versions().get("clip"), self.settings)
 
     def index_path(self, path: Path, force: bool = False, job_id: int | None = None) -> Outcome:
         path = Path(path).absolute()
@@ -159,8 +170,14 @@ class Indexer:
             visual, audio, thumbnails = self._analyse(path, info, stages, job_id)
             self._check_unchanged(path, info)
             t0 = time.perf_counter()
-            self._commit(video_id, path, digest, info, visual, audio, thumbnails)
+            video_tags = self._tags(video_id, info, visual, audio)
+            stages["tags"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._commit(video_id, path, digest, info, visual, audio, thumbnails, video_tags)
             stages["write"] = time.perf_counter() - t0
+            old = self._replaced_hash.pop(video_id, None)
+            if old:
+                remove_unused_thumbnails(self.settings, self.catalog, old)
         except MediaError as exc:
             self._fail(video_id, str(exc))
             return Outcome(str(path), "failed", video_id, str(exc), stages=stages)
@@ -171,6 +188,12 @@ class Indexer:
             self._release(video_id)
             raise
         except Exception as exc:  # a bug or a model failure: record it, keep the batch going
+            if self.raise_database_errors and isinstance(exc, DBAPIError):
+                try:
+                    self._release(video_id)
+                except DBAPIError:
+                    pass  # still gone: the claim is this live process's own, so a retry here resumes it
+                raise
             if path.exists():
                 log.error("indexing %s failed:\n%s", path, traceback.format_exc())
                 message = f"internal error: {type(exc).__name__}: {exc}"
@@ -178,7 +201,7 @@ class Indexer:
                 message = "file vanished while it was being indexed"
             self._fail(video_id, message)
             return Outcome(str(path), "failed", video_id, message, stages=stages)
-        notes = [n for n in (self._notes(info, audio)) if n]
+        notes = [n for n in (self._notes(info, audio, video_tags)) if n]
         return Outcome(str(path), "indexed", video_id, "; ".join(notes), stages=stages)
 
     # -- claiming ---------------------------------------------------------------------------------
@@ -209,6 +232,8 @@ class Indexer:
             if video is None:
                 video = Video(path=key, title=title_from_path(path), model_versions={})
                 s.add(video)
+            elif video.content_hash and video.content_hash != digest:
+                self._replaced_hash[video.id] = video.content_hash  # its thumbnails go once the new ones are in
             video.status = VideoStatus.INDEXING
             video.claimed_by, video.claimed_at = self.worker, utcnow()
             video.content_hash = digest
@@ -307,6 +332,14 @@ class Indexer:
             t0 = time.perf_counter()
             visual.stats["clip_vectors"] = clip.encode_images([k.image for k in visual.keyframes])
             self._timed(stages, "clip", t0)
+        visual.stats["findings"] = None
+        if visual.keyframes:
+            t0 = time.perf_counter()
+            report(0.9)
+            visual.stats["findings"] = tagging.frame_findings(
+                path, [tagging.KeyframeInput(k.time, k.shot_index) for k in visual.keyframes], cancel,
+                read_text=self.settings.read_screen_text, progress=lambda f: report(0.9 + 0.1 * f))
+            self._timed(stages, "faces_text", t0)
         report(1.0)
         return visual, thumbnails
 
@@ -327,12 +360,31 @@ class Indexer:
             t0 = time.perf_counter()
             result.vectors = self.text().encode([seg.text for seg in transcript.segments])
             self._timed(stages, "text_embed", t0)
+            t0 = time.perf_counter()
+            result.emotions = tagging.text_emotions([seg.text for seg in transcript.segments], result.vectors)
+            result.voice_priors = tagging.voice_priors(audio, _segment_inputs(transcript.segments))
+            self._timed(stages, "emotion", t0)
         report(1.0)
         return result
 
+    def _tags(self, video_id: int, info: MediaInfo, visual: VisualAnalysis | None,
+              audio: _AudioResult) -> tagging.VideoTags:
+        segments = _segment_inputs(audio.segments)
+        keyframes = [tagging.KeyframeInput(k.time, k.shot_index) for k in visual.keyframes] if visual else []
+        clip_vectors = visual.stats.get("clip_vectors") if visual else None
+        moods, content = tagging.clip_signals(self.clip() if clip_vectors is not None else None, clip_vectors,
+                                              self.settings.tag_vocabulary)
+        return tagging.build_tags(
+            video_id, info.duration or 0.0, segments,
+            audio.emotions if audio.emotions is not None else np.zeros((0, 7)),
+            audio.voice_priors or [None] * len(segments),
+            [(shot.start, shot.end) for shot in visual.shots] if visual else [], keyframes,
+            visual.stats.get("findings") if visual else None, moods, content)
+
     @staticmethod
-    def _notes(info: MediaInfo, audio: _AudioResult) -> list[str]:
-        return ["audio only: no video stream" if not info.has_video else "", audio.note]
+    def _notes(info: MediaInfo, audio: _AudioResult, video_tags: tagging.VideoTags) -> list[str]:
+        return ["audio only: no video stream" if not info.has_video else "", audio.note,
+                "" if video_tags.signals else "no speech and no faces: tagged neutral, low confidence"]
 
     def _check_unchanged(self, path: Path, info: MediaInfo) -> None:
         try:
@@ -345,7 +397,7 @@ class Indexer:
     # -- writing ----------------------------------------------------------------------------------
 
     def _commit(self, video_id: int, path: Path, digest: str, info: MediaInfo, visual: VisualAnalysis | None,
-                audio: _AudioResult, thumbnails: list[bytes]) -> None:
+                audio: _AudioResult, thumbnails: list[bytes], video_tags: tagging.VideoTags) -> None:
         versions = self.model_versions()
         thumb_names = self._write_thumbnails(digest, visual, thumbnails)
         with self.catalog.session() as s, s.begin():
@@ -363,9 +415,11 @@ class Indexer:
             used = {"speech": versions["speech"]} if info.has_audio else {}
             if audio.segments:
                 used["text"] = versions["text"]
+            shots, frames = [], []
             if visual is not None:
-                for shot in visual.shots:
-                    s.add(Shot(video_id=video_id, index=shot.index, start=shot.start, end=shot.end))
+                shots = [Shot(video_id=video_id, index=shot.index, start=shot.start, end=shot.end)
+                         for shot in visual.shots]
+                s.add_all(shots)
                 frames = [Keyframe(video_id=video_id, shot_index=k.shot_index, time=k.time, thumbnail=name,
                                    width=k.image.width, height=k.image.height)
                           for k, name in zip(visual.keyframes, thumb_names)]
@@ -391,6 +445,8 @@ class Indexer:
                 s.add_all(Embedding(video_id=video_id, owner_kind="segment", owner_id=r.id, model=text.name,
                                     model_version=text.version, dim=vec.shape[0], vector=vector_bytes(vec))
                           for r, vec in zip(rows, audio.vectors))
+            s.flush()
+            tagging.add_tag_rows(s, video_id, video_tags, rows, shots, frames, self.tagger_version())
             video.model_versions = used
             video.status, video.error = VideoStatus.INDEXED, None
             video.claimed_by = video.claimed_at = None
@@ -433,6 +489,9 @@ class Indexer:
             job = s.get(Job, job_id)
             if job is not None:
                 job.stage, job.progress = stage, round(fraction, 3)
+                if job.video_id is not None:  # the claim stays fresh while the work goes on
+                    s.execute(update(Video).where(Video.id == job.video_id, Video.claimed_by == self.worker)
+                              .values(claimed_at=utcnow()))
 
     def _finish_job(self, job_id: int, outcome: Outcome) -> None:
         with self.catalog.session() as s, s.begin():
@@ -448,9 +507,23 @@ class Indexer:
 
 
 def _drop_results(s, video_id: int) -> None:
-    for table in (Embedding, Keyframe, Shot, TranscriptSegment):
+    for table in (Tag, ScreenText, Embedding, Keyframe, Shot, TranscriptSegment):
         s.execute(delete(table).where(table.video_id == video_id))
     record_change(s, video_id)  # search processes re-sync this video's vectors
+
+
+def remove_unused_thumbnails(settings: Settings, catalog: Catalog, digest: str) -> None:
+    """Delete the thumbnails made from this content unless a video in the catalog still has it."""
+    with catalog.session() as s:
+        if s.scalar(select(Video.id).where(Video.content_hash == digest).limit(1)) is not None:
+            return
+    shutil.rmtree(settings.thumbnails_dir / digest[:2] / digest, ignore_errors=True)
+
+
+def _segment_inputs(segments) -> list[tagging.SegmentInput]:
+    """Whisper's segments as the tagger reads them."""
+    return [tagging.SegmentInput(seg.start, seg.end, seg.text,
+                                 [[w.word, w.start, w.end, w.probability] for w in seg.words]) for seg in segments]
 
 
 def _jpeg(image) -> bytes:

@@ -22,6 +22,7 @@ import os
 import random
 import shutil
 import subprocess
+import textwrap
 import wave
 from dataclasses import dataclass
 from fractions import Fraction
@@ -85,11 +86,13 @@ _AUDIO_CODECS = {
 
 @dataclass(frozen=True)
 class Scene:
-    """One shot: a photo name from skimage.data or an RGB colour, shown for `seconds`."""
+    """One shot: a photo name from skimage.data or an RGB colour, shown for `seconds`; a colour
+    shot may carry a `caption` written across it (on-screen text, like a slide or a title card)."""
 
     seconds: float
     photo: str | None = None
     colour: tuple[int, int, int] | None = None
+    caption: str | None = None
 
     def __post_init__(self) -> None:
         if not self.seconds > 0:
@@ -102,6 +105,8 @@ class Scene:
             len(self.colour) != 3 or not all(0 <= int(c) <= 255 for c in self.colour)
         ):
             raise ValueError(f"colour must be three values in 0..255, got {self.colour!r}")
+        if self.caption is not None and self.colour is None:
+            raise ValueError("a caption goes on a colour scene")
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,23 @@ def _colour_planes(colour: tuple[int, int, int], width: int, height: int) -> tup
     return planes
 
 
+@functools.lru_cache(maxsize=16)
+def _caption_planes(colour: tuple[int, int, int], caption: str, width: int, height: int) -> tuple[np.ndarray, ...]:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (width, height), colour)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(16, height // 10))
+    ink = (255, 255, 255) if sum(colour) < 384 else (0, 0, 0)
+    lines = textwrap.wrap(caption, width=max(8, int(width / (height // 10) * 1.7)))
+    line_height = int(height // 10 * 1.3)
+    top = (height - line_height * len(lines)) // 2
+    for i, line in enumerate(lines):
+        left = (width - draw.textlength(line, font=font)) // 2
+        draw.text((left, top + i * line_height), line, fill=ink, font=font)
+    return _planes(np.asarray(image), width, height)
+
+
 def _pan_big_size(width: int, height: int) -> tuple[int, int]:
     # Even margins keep the chroma planes (half size) aligned with luma.
     mx = 2 * round(width * _PAN_MARGIN / 2)
@@ -477,6 +499,9 @@ def make_video(
                         offsets = _pan_offsets(count, s, big_w - width, big_h - height, width)
                     else:
                         offsets = [((big_w - width) // 2, (big_h - height) // 2)] * count
+                elif scene.caption:
+                    source = _caption_planes(tuple(int(c) for c in scene.colour), scene.caption, width, height)
+                    offsets = [(0, 0)] * count
                 else:
                     source = _colour_planes(tuple(int(c) for c in scene.colour), width, height)
                     offsets = [(0, 0)] * count

@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -16,18 +17,20 @@ from sqlalchemy import select
 import models
 from settings import Settings
 
-from .catalog import Catalog, Keyframe, Shot, TranscriptSegment, Video, VideoStatus
+from .catalog import Catalog, Keyframe, ScreenText, Shot, TagKind, TranscriptSegment, Video, VideoStatus
 from .keyword import search_keywords
+from .tag_index import Span, tagged_spans
 from .query import ParsedQuery, parse, word_matches
 from .vectorstore import ChannelIndex
 from .vocabulary import Vocabulary
 
-CHANNELS = ("transcript", "keyword", "visual")
+CHANNELS = ("transcript", "keyword", "visual", "screen")
 MODES = ("hybrid",) + CHANNELS
 # Reciprocal-rank fusion: score = sum over channels of weight / (RRF_K + rank). 60 is the constant
 # from Cormack et al.; the weights favour meaning over exact words, and words over pictures.
 RRF_K = 60
-CHANNEL_WEIGHTS = {"transcript": 1.0, "keyword": 0.8, "visual": 0.7}
+CHANNEL_WEIGHTS = {"transcript": 1.0, "keyword": 0.8, "visual": 0.7, "screen": 0.7}
+# "screen" is the words read off the pictures (OCR), matched like keywords.
 # Fused, a keyword hit must hold at least this share of the query's content words to count.
 MIN_KEYWORD_COVERAGE = 0.5
 # Each channel contributes this many candidates before fusion.
@@ -52,7 +55,7 @@ class QueryError(ValueError):
 
 @dataclass
 class SearchRequest:
-    text: str
+    text: str = ""
     k: int = 10
     offset: int = 0
     mode: str = "hybrid"
@@ -61,10 +64,18 @@ class SearchRequest:
     max_duration: float | None = None
     added_after: dt.datetime | None = None
     added_before: dt.datetime | None = None
+    # only moments that overlap a segment or shot with one of these emotions / content tags
+    emotions: list[str] | None = None
+    tags: list[str] | None = None
+
+    @property
+    def browsing(self) -> bool:
+        """No words, only tag filters: list the tagged moments themselves."""
+        return not (self.text or "").strip() and bool(self.emotions or self.tags)
 
     def validate(self) -> None:
-        if not self.text or not self.text.strip():
-            raise QueryError("the query is empty")
+        if (not self.text or not self.text.strip()) and not self.browsing:
+            raise QueryError("the query is empty (give words, or an emotion or tag filter to browse)")
         if len(self.text) > MAX_QUERY_CHARS:
             raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
         if self.mode not in MODES:
@@ -87,6 +98,7 @@ class Hit:
     keyframe_id: int | None = None
     # how much of the query this hit covers (keyword hits); scales its share of the fused score
     weight: float = 1.0
+    text: str | None = None  # what was read on screen (screen hits)
 
 
 @dataclass
@@ -158,7 +170,9 @@ class SearchEngine:
             if model is None:
                 return None
         dim = model.dim or int(model.encode_texts(["x"]).shape[1])
-        index = ChannelIndex(self.catalog, channel, model.version, dim, self.settings.data_dir / "vectors")
+        encode = model.encode if channel == "segment" else model.encode_texts
+        index = ChannelIndex(self.catalog, channel, model.version, dim, self.settings.data_dir / "vectors",
+                             tuning_queries=lambda: encode(tuning_queries()))
         index.open()
         return index
 
@@ -195,6 +209,15 @@ class SearchEngine:
         elif "visual" in wanted and visual.test_only:
             notices.append(visual.reason)
         video_ids = self._filtered_videos(request)
+        constraints = self._tag_constraints(request, video_ids)
+        if constraints is not None:
+            allowed = set.intersection(*(set(c) for c in constraints)) if constraints else set()
+            video_ids = sorted(allowed)
+        if request.browsing:
+            moments = _tagged_moments(constraints)
+            page = moments[request.offset:request.offset + request.k]
+            self._decorate(page, parsed)
+            return SearchResult(page, len(moments), [], notices)
         hits: list[Hit] = []
         used = []
         if "transcript" in wanted:
@@ -206,7 +229,12 @@ class SearchEngine:
         if "visual" in wanted and visual.enabled:
             used.append("visual")
             hits += self._visual_hits(request.text, video_ids)
+        if "screen" in wanted and parsed.terms:
+            used.append("screen")
+            hits += self._screen_hits(parsed, video_ids, fused=request.mode != "screen")
         moments = self._moments(hits, parsed)
+        if constraints is not None:
+            moments = [m for m in moments if all(_overlaps_any(m, c.get(m.video_id, ())) for c in constraints)]
         page = moments[request.offset:request.offset + request.k]
         self._decorate(page, parsed)
         return SearchResult(page, len(moments), used, notices)
@@ -220,6 +248,19 @@ class SearchEngine:
         page = moments[:k]
         self._decorate(page, parse(""))
         return SearchResult(page, len(moments), ["visual"], [])
+
+    def _tag_constraints(self, request: SearchRequest, video_ids) -> list[dict[int, list[Span]]] | None:
+        """One {video: spans} per tag filter (emotion, content tags); a moment must overlap a span of each."""
+        if not request.emotions and not request.tags:
+            return None
+        constraints = []
+        with self.catalog.session() as s:
+            if request.emotions:
+                constraints.append(tagged_spans(s, TagKind.EMOTION, request.emotions, video_ids))
+            if request.tags:
+                constraints.append(tagged_spans(s, None, request.tags, video_ids))
+            live = _indexed_videos(s, set().union(*(c.keys() for c in constraints)))
+        return [{v: spans for v, spans in c.items() if v in live} for c in constraints]
 
     def _filtered_videos(self, request: SearchRequest) -> list[int] | None:
         """None means every indexed video; otherwise the ids the filters let through."""
@@ -280,10 +321,10 @@ class SearchEngine:
                                         match_all=len(terms) == 1)
             else:
                 found = search_keywords(s, parsed, CANDIDATES, video_ids)
-        rows = self._segment_rows([h.segment_id for h in found])
+        rows = self._segment_rows([h.row_id for h in found])
         hits = []
         for h in found:
-            row = rows.get(h.segment_id)
+            row = rows.get(h.row_id)
             if row is None:
                 continue
             spoken = row.text.split()
@@ -292,6 +333,27 @@ class SearchEngine:
                 continue
             hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, row.video_id, row.start, row.end,
                             segment_id=row.id, weight=covered ** 2 if fused else 1.0))
+        return hits
+
+    def _screen_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
+        """Words read on screen, found like keywords (all words alone; a fair share of them fused)."""
+        terms = parsed.content_terms or parsed.terms
+        with self.catalog.session() as s:
+            found = search_keywords(s, parsed, CANDIDATES, video_ids, table="screen_texts",
+                                    match_all=None if not fused else len(terms) == 1)
+            rows = {r.id: r for r in s.execute(select(ScreenText.id, ScreenText.keyframe_id, ScreenText.text)
+                                                .where(ScreenText.id.in_([h.row_id for h in found])))}
+        scored, texts = [], {}
+        for h in found:
+            row = rows[h.row_id]
+            covered = sum(any(word_matches(w, [t]) for w in row.text.split()) for t in terms) / len(terms)
+            if fused and covered < MIN_KEYWORD_COVERAGE:
+                continue
+            scored.append((row.keyframe_id, 1.0 / h.rank))
+            texts[row.keyframe_id] = row.text
+        hits = self._keyframe_hits(scored, channel="screen")
+        for hit in hits:
+            hit.text = texts[hit.keyframe_id]
         return hits
 
     def _visual_hits(self, text: str, video_ids) -> list[Hit]:
@@ -394,8 +456,11 @@ class SearchEngine:
                 inside.sort(key=lambda seg: seg.id != seg_hits[0].segment_id)
             else:
                 inside.sort(key=lambda seg: seg.start)
+            screen = sorted((h for h in m.hits if h.text), key=lambda h: h.rank)
             if inside:
                 m.snippet, m.highlights = _snippet(inside[0], parsed)
+            elif screen:
+                m.snippet, m.highlights = _highlight(screen[0].text.split(), parsed)
             visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
             if visual:
                 m.keyframe_id = visual[0].keyframe_id
@@ -404,6 +469,13 @@ class SearchEngine:
             if near:
                 # the frame on screen when the moment starts: the last one at or before it, else the first after
                 m.keyframe_id = min(near, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
+
+
+@functools.cache
+def tuning_queries() -> list[str]:
+    """Typical queries, for the approximate indexes to tune their search effort on (not for ranking)."""
+    lines = (Path(__file__).parent / "tuning_queries.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def _indexed_videos(session, video_ids: set[int]) -> set[int]:
@@ -415,7 +487,10 @@ def _indexed_videos(session, video_ids: set[int]) -> set[int]:
 
 def _snippet(segment: TranscriptSegment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
     """The segment's words, with character ranges of those that match the query's content words."""
-    words = [w[0].strip() for w in segment.words] or segment.text.split()
+    return _highlight([w[0].strip() for w in segment.words] or segment.text.split(), parsed)
+
+
+def _highlight(words: list[str], parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
     terms = parsed.content_terms
     text, highlights = "", []
     for word in words:
@@ -427,3 +502,32 @@ def _snippet(segment: TranscriptSegment, parsed: ParsedQuery) -> tuple[str, list
             highlights.append([offset, offset + len(core)])
         text += word
     return text, highlights
+
+
+def _overlaps_any(moment: Moment, spans) -> bool:
+    return any(span.start < moment.end and span.end > moment.start for span in spans)
+
+
+def _tagged_moments(constraints: list[dict[int, list[Span]]]) -> list[Moment]:
+    """Browsing by tag: the spans of the first filter that overlap a span of every other one,
+    surest first; overlapping spans of one video (a shot and the sentence said in it) are one moment."""
+    first, rest = constraints[0], constraints[1:]
+    moments: list[Moment] = []
+    for video_id, spans in first.items():
+        merged: list[Moment] = []
+        for span in sorted(spans, key=lambda sp: sp.start):
+            if span.end <= span.start:
+                continue
+            probe = Moment(video_id, "", span.start, span.end)
+            if not all(_overlaps_any(probe, c.get(video_id, ())) for c in rest):
+                continue
+            if merged and span.start < merged[-1].end and span.end - merged[-1].start <= MAX_MOMENT:
+                last = merged[-1]
+                last.end = max(last.end, span.end)
+                last.score = last.channels["tag"] = max(last.score, span.confidence)
+            else:
+                merged.append(Moment(video_id, "", span.start, span.end, score=span.confidence,
+                                     channels={"tag": span.confidence}))
+        moments += merged
+    moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
+    return moments

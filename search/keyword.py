@@ -1,4 +1,5 @@
-"""The keyword channel: full-text search over transcript segments (SQLite FTS5 / PostgreSQL tsvector)."""
+"""Keyword channels: full-text search over transcript segments, and over on-screen text, by the same rules
+(SQLite FTS5 / PostgreSQL tsvector; both tables get their full-text index from the migrations)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,29 +9,34 @@ from sqlalchemy import text
 from .query import ParsedQuery, fts5_expression, tsquery_expression
 
 
+# searchable table -> its FTS5 table (SQLite); on PostgreSQL each table has a `search_vector` column
+FULL_TEXT_TABLES = {"transcript_segments": "segments_fts", "screen_texts": "screen_texts_fts"}
+
+
 @dataclass
 class KeywordHit:
-    segment_id: int
+    row_id: int  # in the table searched
     video_id: int
     rank: int
 
 
 def search_keywords(session, parsed: ParsedQuery, limit: int, video_ids: list[int] | None = None,
-                    match_all: bool | None = None) -> list[KeywordHit]:
+                    match_all: bool | None = None, table: str = "transcript_segments") -> list[KeywordHit]:
     """Best matches first. `match_all=None`: all terms must match, and when that finds nothing,
     any content word may; True or False: only that."""
     if not parsed.terms:
         return []
     if match_all is not None:
-        return _run(session, parsed.terms, not match_all, limit, video_ids)
-    hits = _run(session, parsed.terms, False, limit, video_ids)
+        return _run(session, table, parsed.terms, not match_all, limit, video_ids)
+    hits = _run(session, table, parsed.terms, False, limit, video_ids)
     content = parsed.content_terms
     if not hits and len(content) > 1:
-        hits = _run(session, content, True, limit, video_ids)
+        hits = _run(session, table, content, True, limit, video_ids)
     return hits
 
 
-def _run(session, terms, any_term: bool, limit: int, video_ids) -> list[KeywordHit]:
+def _run(session, table: str, terms, any_term: bool, limit: int, video_ids) -> list[KeywordHit]:
+    fts = FULL_TEXT_TABLES[table]
     dialect = session.get_bind().dialect.name
     params: dict = {"limit": limit}
     video_filter = ""
@@ -41,12 +47,12 @@ def _run(session, terms, any_term: bool, limit: int, video_ids) -> list[KeywordH
         params.update({f"v{i}": v for i, v in enumerate(video_ids)})
     if dialect == "sqlite":
         params["q"] = fts5_expression(terms, any_term)
-        sql = ("SELECT s.id, s.video_id FROM segments_fts f JOIN transcript_segments s ON s.id = f.rowid "
-               f"WHERE segments_fts MATCH :q{video_filter} ORDER BY bm25(segments_fts), s.id LIMIT :limit")
+        sql = (f"SELECT s.id, s.video_id FROM {fts} f JOIN {table} s ON s.id = f.rowid "
+               f"WHERE {fts} MATCH :q{video_filter} ORDER BY bm25({fts}), s.id LIMIT :limit")
     else:
         params["q"] = tsquery_expression(terms, any_term)
-        sql = ("SELECT s.id, s.video_id FROM transcript_segments s, to_tsquery('simple', :q) q "
+        sql = (f"SELECT s.id, s.video_id FROM {table} s, to_tsquery('simple', :q) q "
                f"WHERE s.search_vector @@ q{video_filter} "
                "ORDER BY ts_rank_cd(s.search_vector, q) DESC, s.id LIMIT :limit")
     rows = session.execute(text(sql), params).all()
-    return [KeywordHit(segment_id=r[0], video_id=r[1], rank=i + 1) for i, r in enumerate(rows)]
+    return [KeywordHit(row_id=r[0], video_id=r[1], rank=i + 1) for i, r in enumerate(rows)]

@@ -38,7 +38,7 @@ def _found(catalog, query: str, **kwargs) -> list[int]:
     parsed = parse(query)
     parsed.terms = vocabulary.with_alternatives(parsed.terms)
     with catalog.session() as s:
-        return [h.segment_id for h in search_keywords(s, parsed, 50, **kwargs)]
+        return [h.row_id for h in search_keywords(s, parsed, 50, **kwargs)]
 
 
 def test_all_words_phrase_and_prefix(spoken):

@@ -12,20 +12,22 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
 from search.catalog import Embedding, Keyframe
-from search.engine import MODES, QueryError, SearchRequest
+from search.tags import EMOTIONS
+from search.engine import MODES, QueryError, SearchRequest, SearchResult
 
 from .api import API_PREFIX, MAX_ID, thumbnail_url
 
 bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+NOTHING_ASKED = "type what to find in q, or browse by emotion= or tag="
 
 
 class SearchArgs(ma.Schema):
     # at least one character that is not white space (the engine strips the rest)
-    q = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=500),
-                                                  ma.validate.Regexp(r"[\s\S]*\S")],
-                         metadata={"description": 'what to find; keyword syntax: "a phrase", prefix*'})
+    q = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+                         metadata={"description": 'what to find; keyword syntax: "a phrase", prefix*. '
+                                                  "May be left out to browse by emotion= or tag= alone."})
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 1000))
     mode = ma.fields.String(load_default="hybrid", validate=ma.validate.OneOf(MODES))
@@ -36,6 +38,13 @@ class SearchArgs(ma.Schema):
     max_duration = ma.fields.Float(validate=ma.validate.Range(0, 1e7), allow_nan=False)
     added_after = ma.fields.AwareDateTime(default_timezone=None)
     added_before = ma.fields.AwareDateTime(default_timezone=None)
+    emotion = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(EMOTIONS)),
+                             validate=ma.validate.Length(max=len(EMOTIONS)),
+                             metadata={"description": "only moments with one of these emotions (repeat the parameter)"})
+    tag = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+                         validate=ma.validate.Length(max=20),
+                         metadata={"description": "only moments with one of these content tags, e.g. kitchen "
+                                                  "(GET /api/v1/tags lists them)"})
 
 
 class MomentSchema(ma.Schema):
@@ -90,9 +99,13 @@ def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
 class Search(MethodView):
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
     @bp.response(200, SearchResponse)
-    def get(self, q, k, offset, mode, video=None, **filters):
-        """Moments that match the query, best first (hybrid: transcript meaning + keywords + pictures)."""
-        request = SearchRequest(text=q, k=k, offset=offset, mode=mode, video_ids=video, **filters)
+    def get(self, k, offset, mode, q="", video=None, emotion=None, tag=None, **filters):
+        """Moments that match the query, best first (hybrid: transcript meaning + keywords + pictures +
+        on-screen text). Without q, the moments tagged with the emotion/tag filters, surest first."""
+        request = SearchRequest(text=q, k=k, offset=offset, mode=mode, video_ids=video, emotions=emotion, tags=tag,
+                                **filters)
+        if not q and not request.browsing:  # an empty search box: nothing asked, nothing wrong
+            return _result(q, mode, k, offset, SearchResult([], 0, [], [NOTHING_ASKED]))
         try:
             result = engine().search(request)
         except QueryError as exc:

@@ -1,0 +1,78 @@
+"""Recompute a video's tags from what the catalog already holds, without speech recognition.
+
+The transcript, its text vectors and the keyframes' CLIP vectors come from SQL; only the
+pictures (faces, on-screen text) and the sound (voice arousal) are read from the file again.
+If the file is gone, the tags are made from the catalog's signals alone, and the result says so.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, select
+
+import models
+from search.catalog import Catalog, Embedding, Keyframe, ScreenText, Shot, Tag, TranscriptSegment, Video, VideoStatus
+from settings import Settings
+
+from . import tagging
+from .audio import load_audio
+from .errors import MediaError
+
+
+def stale_for_tags(catalog: Catalog, version: str) -> list[int]:
+    """Indexed videos whose tags are missing or were made by another tagger version."""
+    with catalog.session() as s:
+        indexed = list(s.scalars(select(Video.id).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)))
+        current = set(s.scalars(select(Tag.video_id).where(Tag.owner_kind == "video", Tag.model_version == version)))
+    return [v for v in indexed if v not in current]
+
+
+def _vectors(s, video_id: int, kind: str, ids: list[int]) -> np.ndarray | None:
+    rows = {e.owner_id: e.as_array() for e in s.scalars(
+        select(Embedding).where(Embedding.video_id == video_id, Embedding.owner_kind == kind))}
+    if not ids or any(i not in rows for i in ids):
+        return None
+    return np.stack([rows[i] for i in ids])
+
+
+def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: str) -> str:
+    """Replaces the video's tags and on-screen text; returns a note ("" when every signal was read)."""
+    with catalog.session() as s:
+        video = s.get(Video, video_id)
+        if video is None or video.status != VideoStatus.INDEXED:
+            raise MediaError(f"video {video_id} is not indexed")
+        path, duration, has_audio, has_video = Path(video.path), video.duration or 0.0, video.has_audio, video.has_video
+        segments = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.video_id == video_id)
+                                  .order_by(TranscriptSegment.index)))
+        shots = list(s.scalars(select(Shot).where(Shot.video_id == video_id).order_by(Shot.index)))
+        frames = list(s.scalars(select(Keyframe).where(Keyframe.video_id == video_id).order_by(Keyframe.time)))
+        text_vectors = _vectors(s, video_id, "segment", [seg.id for seg in segments])
+        clip_vectors = _vectors(s, video_id, "keyframe", [f.id for f in frames])
+    inputs = [tagging.SegmentInput(seg.start, seg.end, seg.text, seg.words or []) for seg in segments]
+    keyframes = [tagging.KeyframeInput(f.time, f.shot_index) for f in frames]
+    notes = []
+    audio = findings = None
+    if not path.exists():
+        notes.append("file not found: tags made from the transcript and stored vectors only")
+    else:
+        if has_audio and inputs:
+            audio = load_audio(path)
+        if has_video and keyframes:
+            findings = tagging.frame_findings(path, keyframes, read_text=settings.read_screen_text)
+    clip = models.load_clip(settings.clip_model, settings.models_dir, settings.device) \
+        if clip_vectors is not None else None
+    moods, content = tagging.clip_signals(clip, clip_vectors, settings.tag_vocabulary)
+    video_tags = tagging.build_tags(video_id, duration, inputs,
+                                    tagging.text_emotions([i.text for i in inputs], text_vectors),
+                                    tagging.voice_priors(audio, inputs), [(sh.start, sh.end) for sh in shots],
+                                    keyframes, findings, moods, content)
+    with catalog.session() as s, s.begin():
+        video = s.get(Video, video_id, with_for_update=True)
+        if video is None or video.status != VideoStatus.INDEXED:
+            raise MediaError(f"video {video_id} changed while it was being re-tagged; nothing written")
+        s.execute(delete(Tag).where(Tag.video_id == video_id))
+        if findings is not None:  # else the file is gone: keep the text read from it before
+            s.execute(delete(ScreenText).where(ScreenText.video_id == video_id))
+        tagging.add_tag_rows(s, video_id, video_tags, segments, shots, frames, version)
+    return "; ".join(notes)
