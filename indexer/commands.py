@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -15,9 +14,10 @@ from models import weights
 from search.catalog import Catalog, CatalogNotReady, Video, VideoStatus, record_change, upgrade
 from settings import Settings, get_settings
 
+from .errors import MediaError
 from .jobs import enqueue, recent_jobs, run_jobs
 from .library import discover
-from .pipeline import Indexer, Outcome, claim_is_alive
+from .pipeline import Indexer, Outcome, claim_is_alive, remove_unused_thumbnails
 from .verify import verify
 
 
@@ -104,13 +104,19 @@ def _outcome_line(o: Outcome) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Index again even what is already indexed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file; no progress bars.")
-def index_add(paths, force, as_json):
+@click.option("--queue", "to_queue", is_flag=True,
+              help="Send the files to `reelscope worker`s (REELSCOPE_BROKER_URL) instead of indexing here.")
+@click.option("--queue-name", default="reelscope.index", show_default=True, help="Which queue, with --queue.")
+def index_add(paths, force, as_json, to_queue, queue_name):
     """Index video files and folders (recursively); what is already indexed is skipped."""
     settings = get_settings()
     catalog = open_catalog(settings)
     files = discover(list(paths))
     if not files:
         raise click.ClickException("no video files found under the given paths")
+    if to_queue:
+        _send_to_workers(settings, catalog, files, force, queue_name, as_json)
+        return
     availability = models.clip_availability(settings.clip_model, settings.models_dir)
     if not as_json:
         click.echo(f"{len(files)} file(s) to check; {availability.reason}", err=True)
@@ -142,6 +148,20 @@ def index_add(paths, force, as_json):
         sys.exit(1)
 
 
+def _send_to_workers(settings, catalog, files, force, queue_name, as_json):
+    from .tasks import BrokerMissing, queue_files
+
+    try:
+        rows = queue_files(settings, catalog, files, force, queue_name)
+    except BrokerMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    for row in rows:
+        click.echo(json.dumps(row) if as_json else
+                   f"queued  {row['path']} (job {row['job_id']})" + (f": {row['message']}" if row["message"] else ""))
+    if not as_json:
+        click.echo(f"{len(rows)} file(s) sent to queue {queue_name}; `reelscope index status` shows progress", err=True)
+
+
 def status_report(settings: Settings, catalog: Catalog) -> dict:
     availability = models.clip_availability(settings.clip_model, settings.models_dir)
     with catalog.session() as s:
@@ -158,6 +178,7 @@ def status_report(settings: Settings, catalog: Catalog) -> dict:
         "in_progress": in_progress,
         "interrupted": interrupted,
         "jobs": recent_jobs(catalog, 10),
+        "workers": _worker_report(settings),
         "models": selected_models(settings),
         "channels": {"transcript": True, "visual": availability.enabled},
         "visual": {"enabled": availability.enabled, "test_only": availability.test_only,
@@ -188,6 +209,27 @@ def index_status(as_json):
         click.echo(f"interrupted:  [{v['video_id']}] {v['path']}: `index add` resumes it")
     for v in report["failed"]:
         click.echo(f"failed:       [{v['video_id']}] {v['path']}: {v['error']}")
+    _echo_workers(report["workers"])
+
+
+def _worker_report(settings: Settings) -> dict:
+    from .tasks import queue_report
+
+    return queue_report(settings)
+
+
+def _echo_workers(workers: dict) -> None:
+    if not workers.get("broker"):
+        return
+    if workers.get("error"):
+        click.echo(f"workers: {workers['error']}")
+        return
+    waiting = ", ".join(f"{q}: {n}" for q, n in workers["waiting"].items())
+    click.echo(f"workers: {len(workers['workers'])} online ({workers['broker']}); waiting in queue: {waiting}")
+    for w in workers["workers"]:
+        click.echo(f"worker:       {w['name']} on job(s) {w['active_jobs'] or 'none'}")
+    for d in workers["dead_letters"]:
+        click.echo(f"dead letter:  job {d['job_id']} {d.get('path') or ''}: {d['error']} ({d['at']})")
 
 
 @index_group.command("remove")
@@ -203,9 +245,8 @@ def index_remove(video_id):
         digest, path = video.content_hash, video.path
         record_change(s, video_id)
         s.delete(video)
-        shared = digest and s.scalar(select(Video.id).where(Video.content_hash == digest, Video.id != video_id))
-    if digest and not shared:
-        shutil.rmtree(settings.thumbnails_dir / digest[:2] / digest, ignore_errors=True)
+    if digest:
+        remove_unused_thumbnails(settings, catalog, digest)
     click.echo(f"removed [{video_id}] {path}")
 
 
@@ -245,6 +286,40 @@ def index_reindex(everything, failed, as_json):
     outcomes = run_jobs(indexer, enqueue(catalog, [Path(p) for p in targets], force=True),
                         lambda o: click.echo(json.dumps(o.as_dict()) if as_json else _outcome_line(o)))
     if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@index_group.command("retag")
+@click.option("--all", "everything", is_flag=True, help="Re-tag every video, not only those with older tags.")
+@click.option("--json", "as_json", is_flag=True)
+def index_retag(everything, as_json):
+    """Recompute emotion and content tags (and on-screen text) without running speech recognition again."""
+    from .retag import retag_video, stale_for_tags
+
+    settings = get_settings()
+    catalog = open_catalog(settings)
+    version = Indexer(settings, catalog).tagger_version()
+    if everything:
+        with catalog.session() as s:
+            targets = list(s.scalars(select(Video.id).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)))
+    else:
+        targets = stale_for_tags(catalog, version)
+    if not targets:
+        click.echo(f"nothing to re-tag: every video's tags were made by {version}", err=True)
+        return
+    click.echo(f"re-tagging {len(targets)} video(s) with {version}", err=True)
+    failed = 0
+    for video_id in targets:
+        try:
+            note, status = retag_video(settings, catalog, video_id, version), "retagged"
+        except MediaError as exc:
+            note, status = str(exc), "failed"
+            failed += 1
+        if as_json:
+            click.echo(json.dumps({"video_id": video_id, "status": status, "message": note}))
+        else:
+            click.echo(f"{status:8} [{video_id}]" + (f": {note}" if note else ""))
+    if failed:
         sys.exit(1)
 
 

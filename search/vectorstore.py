@@ -158,6 +158,15 @@ class ChannelIndex:
         return ids[:n], videos[:n], vectors[:n]
 
     def save(self) -> None:
+        """Write the cache files; a failure (a full disk) is logged and searches go on from memory:
+        the files are only a faster start, and a later save or the next start makes them again."""
+        try:
+            self._save()
+        except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+            log.warning("could not save the %s vector index to %s (%s); serving it from memory", self.channel,
+                        self.path.parent, exc)
+
+    def _save(self) -> None:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._index.save(self.path, {"model_version": self.model_version, "channel": self.channel,
@@ -166,10 +175,14 @@ class ChannelIndex:
             groups = [self._owners_by_video[int(v)] for v in videos]
             offsets = np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
             owners = np.concatenate(groups) if groups else np.zeros(0, np.int64)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, videos=videos, offsets=offsets, owners=owners)
-            os.replace(tmp, self.videos_path)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, videos=videos, offsets=offsets, owners=owners)
+                os.replace(tmp, self.videos_path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
             self._last_save = time.monotonic()
 
     # -- searching ----------------------------------------------------------------------------------
