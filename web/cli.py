@@ -13,8 +13,10 @@ import click
 from flask.cli import FlaskGroup
 
 from indexer.commands import index_group, init_command, models_group, open_catalog
+from indexer.worker import worker_command
 from search.engine import MODES
 from settings import get_settings
+from web.recommend_cli import recommend_group
 
 
 def _create_app():
@@ -33,6 +35,8 @@ def cli():
 cli.add_command(init_command)
 cli.add_command(index_group)
 cli.add_command(models_group)
+cli.add_command(worker_command)
+cli.add_command(recommend_group)
 
 
 @cli.command("serve")

@@ -8,14 +8,14 @@ import mimetypes
 from pathlib import Path
 
 import marshmallow as ma
-import numpy as np
 from flask import Response, current_app, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
-from search.catalog import Embedding, Keyframe, TranscriptSegment, Video, VideoStatus
+from search.catalog import Keyframe, Video, VideoStatus
+from search.tag_index import video_tags
 
 from .api import API_PREFIX, thumbnail_url
 
@@ -55,10 +55,19 @@ class VideoListArgs(ma.Schema):
     sort = ma.fields.String(load_default="added", validate=ma.validate.OneOf(["added", "title", "duration"]))
 
 
+class TagSchema(ma.Schema):
+    kind = ma.fields.String(required=True, metadata={"description": "emotion | scene | object | safety"})
+    label = ma.fields.String(required=True)
+    confidence = ma.fields.Float(required=True)
+    sources = ma.fields.Dict(required=True, metadata={"description": "what each signal (text, face, voice, clip, "
+                                                                     "prior) said about this label"})
+
+
 class ShotSchema(ma.Schema):
     index = ma.fields.Integer(required=True)
     start = ma.fields.Float(required=True)
     end = ma.fields.Float(required=True)
+    tags = ma.fields.List(ma.fields.Nested(TagSchema), required=True)
 
 
 class KeyframeSchema(ma.Schema):
@@ -75,6 +84,33 @@ class SegmentSchema(ma.Schema):
     text = ma.fields.String(required=True)
     words = ma.fields.List(ma.fields.List(ma.fields.Raw()), required=True,
                            metadata={"description": "[word, start, end, probability]"})
+    tags = ma.fields.List(ma.fields.Nested(TagSchema), required=True)
+
+
+class EmotionShare(ma.Schema):
+    label = ma.fields.String(required=True)
+    share = ma.fields.Float(required=True, metadata={"description": "share of the video's time it is the top emotion"})
+    mean_probability = ma.fields.Float(allow_none=True)
+
+
+class ContentShare(ma.Schema):
+    kind = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    share = ma.fields.Float(required=True)
+
+
+class TagSummary(ma.Schema):
+    dominant_emotion = ma.fields.String(allow_none=True)
+    emotions = ma.fields.List(ma.fields.Nested(EmotionShare), required=True)
+    content = ma.fields.List(ma.fields.Nested(ContentShare), required=True)
+    model_version = ma.fields.String(allow_none=True)
+
+
+class ScreenTextSchema(ma.Schema):
+    keyframe_id = ma.fields.Integer(required=True)
+    time = ma.fields.Float(required=True)
+    text = ma.fields.String(required=True)
+    confidence = ma.fields.Float(required=True)
 
 
 class VideoDetail(VideoSummary):
@@ -86,6 +122,8 @@ class VideoDetail(VideoSummary):
     shots = ma.fields.List(ma.fields.Nested(ShotSchema), required=True)
     keyframes = ma.fields.List(ma.fields.Nested(KeyframeSchema), required=True)
     transcript = ma.fields.List(ma.fields.Nested(SegmentSchema), required=True)
+    tags = ma.fields.Nested(TagSummary, required=True)
+    screen_text = ma.fields.List(ma.fields.Nested(ScreenTextSchema), required=True)
     subtitles_url = ma.fields.String(required=True)
 
 
@@ -93,6 +131,7 @@ class SimilarVideo(ma.Schema):
     video_id = ma.fields.Integer(required=True)
     title = ma.fields.String(required=True)
     score = ma.fields.Float(required=True)
+    reasons = ma.fields.List(ma.fields.String(), required=True)
     thumbnail_url = ma.fields.String(allow_none=True)
 
 
@@ -148,15 +187,19 @@ class VideoById(MethodView):
         """One video: metadata, shots, keyframes and the transcript with word timings."""
         with catalog().session() as s:
             video = _get_video(s, video_id)
+            tags = video_tags(s, video_id)
             body = _summary(video, video.keyframes[0].id if video.keyframes else None)
             body.update({
                 "path_name": Path(video.path).name, "fps": video.fps, "video_codec": video.video_codec,
                 "audio_codec": video.audio_codec, "model_versions": video.model_versions or {},
-                "shots": [{"index": sh.index, "start": sh.start, "end": sh.end} for sh in video.shots],
+                "shots": [{"index": sh.index, "start": sh.start, "end": sh.end, "tags": tags["shots"].get(sh.id, [])}
+                          for sh in video.shots],
                 "keyframes": [{"id": k.id, "time": k.time, "shot_index": k.shot_index,
                                "thumbnail_url": thumbnail_url(k.id)} for k in video.keyframes],
                 "transcript": [{"id": seg.id, "start": seg.start, "end": seg.end, "text": seg.text,
-                                "words": seg.words} for seg in video.segments],
+                                "words": seg.words, "tags": tags["segments"].get(seg.id, [])}
+                               for seg in video.segments],
+                "tags": tags["summary"], "screen_text": tags["screen_text"],
                 "subtitles_url": f"{API_PREFIX}/videos/{video.id}/subtitles.vtt",
             })
             return body
@@ -168,44 +211,17 @@ class SimilarToVideo(MethodView):
     @bp.response(200, SimilarVideos)
     @bp.alt_response(404, schema=None, description="no such video")
     def get(self, video_id, k):
-        """Videos whose speech (and pictures, when visual search is on) are closest to this one's."""
-        engine = current_app.extensions["engine"]
+        """Videos closest to this one in what is said and shown, lifted when the same people watch them."""
         with catalog().session() as s:
             _get_video(s, video_id)
-        scores: dict[int, float] = {}
-        for channel, index in (("segment", engine.channel_index("segment")),
-                               ("keyframe", engine.channel_index("keyframe"))):
-            if index is None:
-                continue
-            with catalog().session() as s:
-                blobs = s.scalars(select(Embedding.vector).where(Embedding.video_id == video_id,
-                                                                 Embedding.owner_kind == channel,
-                                                                 Embedding.model_version == index.model_version)).all()
-            if not blobs:
-                continue
-            centroid = np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), -1).mean(axis=0)
-            centroid /= max(np.linalg.norm(centroid), 1e-12)
-            hits = index.search(centroid, 200)
-            owners = [i for i, _ in hits]
-            table = TranscriptSegment if channel == "segment" else Keyframe
-            with catalog().session() as s:
-                video_of = dict(s.execute(select(table.id, table.video_id).where(table.id.in_(owners))).all())
-            best: dict[int, float] = {}
-            for owner, score in hits:
-                other = video_of.get(owner)
-                if other is not None and other != video_id:
-                    best[other] = max(best.get(other, -1.0), score)
-            for other, score in best.items():
-                scores[other] = scores.get(other, 0.0) + score
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        items = current_app.extensions["recommender"].similar(video_id, k)
         with catalog().session() as s:
-            titles = dict(s.execute(select(Video.id, Video.title).where(Video.id.in_([v for v, _ in ranked]))).all())
             firsts = dict(s.execute(select(Keyframe.video_id, func.min(Keyframe.id))
-                                    .where(Keyframe.video_id.in_([v for v, _ in ranked]))
+                                    .where(Keyframe.video_id.in_([i.video_id for i in items]))
                                     .group_by(Keyframe.video_id)).all())
         return {"video_id": video_id,
-                "similar": [{"video_id": v, "title": titles.get(v, ""), "score": round(sc, 4),
-                             "thumbnail_url": thumbnail_url(firsts.get(v))} for v, sc in ranked]}
+                "similar": [{"video_id": i.video_id, "title": i.title, "score": i.score, "reasons": i.reasons,
+                             "thumbnail_url": thumbnail_url(firsts.get(i.video_id))} for i in items]}
 
 
 def _vtt_time(seconds: float) -> str:

@@ -1,0 +1,203 @@
+"""The "For you" feed on a real indexed library (Whisper + MiniLM), grown with videos whose transcripts
+are embedded by the same real MiniLM and written straight into the catalog, as the indexer would."""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+import models
+from search.catalog import Catalog, Embedding, TranscriptSegment, Video, VideoStatus, record_change, utcnow, \
+    vector_bytes
+from search.recommend import Recommender
+from search.recommend import events as ev
+from search.recommend.collaborative import train
+from search.recommend.recommender import model_folder
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+EXTRA = {
+    "Fresh tomato pasta sauce": ["Chop the garlic and onions, then fry them gently in olive oil.",
+                                 "Add the tomatoes and simmer the sauce for twenty minutes before serving "
+                                 "it with pasta."],
+    "Chocolate chip cookies": ["Cream the butter and sugar, then stir in the flour and chocolate chips.",
+                               "Bake the cookies in the oven for twelve minutes until golden."],
+    "Kitten plays with wool": ["Our little kitten chases a ball of wool around the living room.",
+                               "The cat purrs and falls asleep on the warm blanket."],
+    "Stars over the observatory": ["The telescope at the observatory points at distant galaxies.",
+                                   "Astronomers photograph the planets and the moon at night."],
+}
+COOKING = {"Kneading dough for bread", "Fresh tomato pasta sauce", "Chocolate chip cookies"}
+CATS = {"Our cat Chelsea", "Kitten plays with wool"}
+
+
+def add_video(catalog: Catalog, title: str, sentences: list[str], added_at: dt.datetime | None = None) -> int:
+    """A video as the indexer leaves it: indexed, transcript segments and their real MiniLM vectors."""
+    text = models.load_text("all-MiniLM-L6-v2", "cpu")
+    vectors = text.encode(sentences)
+    with catalog.session() as s:
+        video = Video(path=f"/nowhere/{title}.mp4", title=title, status=VideoStatus.INDEXED, duration=20.0,
+                      has_audio=True, added_at=added_at or utcnow(), indexed_at=utcnow())
+        s.add(video)
+        s.flush()
+        for i, (sentence, vec) in enumerate(zip(sentences, vectors)):
+            seg = TranscriptSegment(video_id=video.id, index=i, start=10.0 * i, end=10.0 * i + 8, text=sentence)
+            s.add(seg)
+            s.flush()
+            s.add(Embedding(video_id=video.id, owner_kind="segment", owner_id=seg.id, model=text.name,
+                            model_version=text.version, dim=len(vec), vector=vector_bytes(vec)))
+        record_change(s, video.id)
+        s.commit()
+        return video.id
+
+
+@pytest.fixture
+def library(search_library, tmp_path):
+    """A private copy of the shared indexed library (tests here write users, events and videos)."""
+    settings, _, _ = search_library
+    copy = replace(settings, data_dir=tmp_path / "data")
+    copy.data_dir.mkdir()
+    src = sqlite3.connect(settings.catalog_url.split("///", 1)[1])
+    dst = sqlite3.connect(copy.catalog_url.split("///", 1)[1])
+    src.backup(dst)
+    src.close()
+    dst.close()
+    catalog = Catalog(copy.catalog_url)
+    week_ago = utcnow() - dt.timedelta(days=8)
+    with catalog.session() as s:  # the sample library is "old": what is added in a test is the new thing
+        for video in s.scalars(select(Video)):
+            video.added_at = week_ago
+        s.commit()
+    ids = {title: add_video(catalog, title, sentences, added_at=week_ago) for title, sentences in EXTRA.items()}
+    with catalog.session() as s:
+        ids.update({v.title.removesuffix(".mp4"): v.id for v in s.scalars(select(Video))})
+    yield copy, catalog, ids
+    catalog.dispose()
+
+
+def make_user(catalog, name="ann") -> int:
+    with catalog.session() as s:
+        return ev.create_user(s, name).id
+
+
+def act(catalog, user_id, *events):
+    with catalog.session() as s:
+        ev.record(s, [ev.NewEvent(user_id, kind, video_id=video_id, **extra) for kind, video_id, extra in events])
+
+
+def titles(feed) -> list[str]:
+    return [item.title for item in feed.items]
+
+
+def test_a_cooking_fan_gets_cooking_first(library):
+    settings, catalog, ids = library
+    recommender = Recommender(catalog, model_folder(settings.data_dir))
+    ann = make_user(catalog)
+    act(catalog, ann, ("view", ids["Kneading dough for bread"], {}),
+        ("progress", ids["Kneading dough for bread"], {"position": 20.0, "watch_seconds": 20.0}),
+        ("like", ids["Kneading dough for bread"], {}))
+    feed = recommender.recommend(ann, k=5)
+    top = titles(feed)
+    assert set(top[:2]) == COOKING - {"Kneading dough for bread"}, top
+    assert "Kneading dough for bread" not in top  # liked, but finished: not offered again
+    assert any("Kneading dough for bread" in r or r.startswith("more about") for r in feed.items[0].reasons)
+
+
+def test_a_dislike_removes_similar_videos(library):
+    settings, catalog, ids = library
+    recommender = Recommender(catalog, model_folder(settings.data_dir))
+    # cats are what everybody watches this week, so a new user sees them first
+    for n in range(3):
+        fan = make_user(catalog, f"fan {n}")
+        act(catalog, fan, *[("like", ids[t], {}) for t in CATS])
+    recommender.popularity.refresh()
+    bob = make_user(catalog, "bob")
+    before = titles(recommender.recommend(bob, k=4))
+    assert CATS <= set(before), before
+    act(catalog, bob, ("dislike", ids["Our cat Chelsea"], {}))
+    after = recommender.recommend(bob, k=4)
+    assert not CATS & set(titles(after)), titles(after)
+    assert len(after.items) == 4
+
+
+def test_a_brand_new_user_gets_a_popular_and_fresh_feed(library):
+    settings, catalog, ids = library
+    recommender = Recommender(catalog, model_folder(settings.data_dir))
+    fan = make_user(catalog, "fan")
+    act(catalog, fan, ("complete", ids["Fusée – a rocket launch"], {}), ("like", ids["Fusée – a rocket launch"], {}))
+    recommender.popularity.refresh()
+    newest = add_video(catalog, "Spring garden tour", ["The tulips and daffodils are flowering in the garden."])
+    feed = recommender.recommend(make_user(catalog, "new"), k=5)
+    assert feed.weights["content"] == 0 and feed.weights["collaborative"] == 0
+    by_title = {item.title: item for item in feed.items}
+    assert titles(feed)[0] in {"Fusée – a rocket launch", "Spring garden tour"}
+    assert "popular this week" in by_title["Fusée – a rocket launch"].reasons
+    assert "new in your library" in by_title["Spring garden tour"].reasons
+    assert newest in [i.video_id for i in feed.items]
+
+
+def test_a_newly_indexed_video_is_recommended_before_anyone_watched_it(library):
+    settings, catalog, ids = library
+    recommender = Recommender(catalog, model_folder(settings.data_dir))
+    ann = make_user(catalog)
+    act(catalog, ann, ("complete", ids["Fresh tomato pasta sauce"], {}), ("like", ids["Fresh tomato pasta sauce"], {}),
+        ("complete", ids["Chocolate chip cookies"], {}), ("skip", ids["Fusée – a rocket launch"], {}))
+    recommender.recommend(ann, k=3)  # the process has its video table cached now
+    new = add_video(catalog, "Homemade pizza dough", ["Knead the pizza dough with flour, yeast and warm water.",
+                                                      "Spread tomato sauce and cheese on it and bake it hot."],
+                    added_at=utcnow() - dt.timedelta(days=30))  # not fresh: it must win on content alone
+    feed = recommender.recommend(ann, k=3)
+    assert feed.items[0].video_id == new, titles(feed)
+    with catalog.session() as s:
+        assert not s.scalars(select(ev.Event).where(ev.Event.video_id == new)).all()
+
+
+def test_deleted_history_is_gone_from_the_next_answer_even_after_training(library):
+    settings, catalog, ids = library
+    recommender = Recommender(catalog, model_folder(settings.data_dir))
+    users = [make_user(catalog, f"u{n}") for n in range(4)]
+    for u in users:  # a small community of cooks, so the collaborative model has something to learn
+        act(catalog, u, *[("complete", ids[t], {}) for t in sorted(COOKING)[:2]])
+    ann = users[0]
+    act(catalog, ann, ("like", ids["Chocolate chip cookies"], {}))
+    path, figures = train(catalog, model_folder(settings.data_dir), factors=8, iterations=5)
+    assert path is not None and figures["users"] == 4
+    feed = recommender.recommend(ann, k=5)
+    assert feed.model_version == 1 and feed.weights["collaborative"] > 0
+    with catalog.session() as s:
+        assert ev.delete_history(s, ann) == 3
+    fresh_user_feed = recommender.recommend(make_user(catalog, "new"), k=5)
+    after = recommender.recommend(ann, k=5)
+    assert after.history_items == 0
+    assert after.weights == fresh_user_feed.weights
+    assert titles(after) == titles(fresh_user_feed)
+
+
+def test_train_command_writes_a_model_the_feed_uses(library):
+    settings, catalog, ids = library
+    a, b = make_user(catalog, "a"), make_user(catalog, "b")
+    act(catalog, a, ("complete", ids["Our cat Chelsea"], {}), ("like", ids["Kitten plays with wool"], {}))
+    act(catalog, b, ("complete", ids["Our cat Chelsea"], {}))
+    result = run_cli(["recommend", "train", "--factors", "4", "--iterations", "3"], settings, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "2 users x 2 videos" in result.stdout
+    feed = Recommender(catalog, model_folder(settings.data_dir)).recommend(b, k=3)
+    assert feed.model_version == 1
+    assert feed.items[0].title == "Kitten plays with wool"
+    assert any("Our cat Chelsea" in r for r in feed.items[0].reasons)
+
+
+def test_similar_videos_come_from_the_recommender(library):
+    from web import create_app
+
+    settings, catalog, ids = library
+    client = create_app(settings).test_client()
+    body = client.get(f"/api/v1/videos/{ids['Fresh tomato pasta sauce']}/similar?k=3").get_json()
+    assert [s["title"] for s in body["similar"]][:2] in (["Chocolate chip cookies", "Kneading dough for bread"],
+                                                         ["Kneading dough for bread", "Chocolate chip cookies"])
+    assert all(s["video_id"] != ids["Fresh tomato pasta sauce"] for s in body["similar"])
+    assert client.get("/api/v1/videos/999999/similar").status_code == 404
