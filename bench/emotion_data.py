@@ -12,9 +12,13 @@ make every figure measured on it meaningless.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-EMOTIONS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models.emotions import EMOTIONS  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ precision/recall/F1 and macro-F1, for:
   (b) the same classifier on the ASR transcripts (what the indexer really sees),
   (c) the baseline, run in the same process on the same inputs: nearest prototype, MiniLM cosine
       between the sentence and each label's name.
-The face channel reports through face_channel_report() below.
+The face channel's top-1 on real face photos follows (bench/face_quality.py).
 """
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ from settings import Settings  # noqa: E402
 
 
 def face_channel_report():
-    # ---- HOOK: face channel --------------------------------------------------------------------
-    # The face-expression channel's top-1 figures go here (another engineer adds them): return a
-    # printable report, or None while the face channel has no evaluation of its own.
-    return None
+    """The face channel's own evaluation (bench/face_quality.py: top-1 on real face photos)."""
+    from face_quality import face_channel_report as run
+
+    return run()
 
 
 def nearest_prototype(vectors: np.ndarray, embedder) -> np.ndarray:
@@ -130,8 +130,8 @@ def main(argv=None) -> int:
     for said, got in changed[:8]:
         print(f"    said {said!r}\n    got  {got!r}")
 
-    face = face_channel_report()
-    print("\nface channel: " + ("not evaluated here yet" if face is None else f"\n{face}"))
+    print("\nface channel (real photos: scikit-image's astronaut and LFW faces):")
+    face_channel_report()
     print(f"\nsummary: text classifier macro-F1 {written_f1:.3f} written, {asr_f1:.3f} on ASR transcripts "
           f"(target >= 0.70)")
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-EMOTIONS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral")
+from .emotions import EMOTIONS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 HEAD_FILE = DATA_DIR / "emotion_text_head.json"
