@@ -54,7 +54,7 @@ def catalog_sentences() -> list[str]:
 
 def build(work: Path) -> Settings:
     """Index one video per sentence (espeak-ng -> Whisper -> MiniLM), reusing what `work` already holds."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     from indexer.pipeline import Indexer
 
@@ -161,7 +161,6 @@ def evaluate(keep: Path, n_users: int, seed: int) -> None:
     affinity = topics_of(table.vectors.copy(), TOPICS, rng)
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    split = start + dt.timedelta(days=TRAIN_DAYS)
     cold = rng.random(n_videos) < COLD_SHARE
     added_day = np.where(cold, TRAIN_DAYS + rng.uniform(0, 0.5, n_videos), rng.uniform(0, TRAIN_DAYS * 0.6, n_videos))
     with catalog.session() as s:

@@ -101,29 +101,40 @@ class ChannelIndex:
         with self.catalog.session() as s:
             return int(s.scalar(select(func.max(CatalogChange.id))) or 0)
 
-    def sync(self) -> int:
-        """Apply the catalog's changes since the last sync; returns how many videos were re-synced."""
+    def sync(self, wait: bool = True) -> int:
+        """Apply the catalog's changes since the last sync; returns how many videos were re-synced.
+
+        wait=False: when another thread is syncing already, return at once. A sync that grows the
+        index past a size threshold re-trains it, seconds at 100k vectors; searches meanwhile run
+        on the index as it was (the engine drops hits of videos no longer indexed)."""
         latest = self._latest_change()
         if latest <= self._synced_change:
             return 0
-        with self._lock:
-            if latest <= self._synced_change:
-                return 0
-            with self.catalog.session() as s:
-                changed = sorted(set(s.scalars(select(CatalogChange.video_id)
-                                               .where(CatalogChange.id > self._synced_change,
-                                                      CatalogChange.id <= latest))))
-            stale = [self._owners_by_video.pop(v) for v in changed if v in self._owners_by_video]
-            if stale:
-                self._index.remove(np.concatenate(stale))
-            ids, videos, vectors = self._load_vectors(changed)
-            if len(ids):
-                self._index.add(ids, vectors)
-                self._owners_by_video.update(_group_by_video(ids, videos))
-            self._synced_change = latest
-            if self._index.size < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
-                self.save()
-            return len(changed)
+        if not self._lock.acquire(blocking=wait):
+            return 0
+        try:
+            return self._sync_locked(latest)
+        finally:
+            self._lock.release()
+
+    def _sync_locked(self, latest: int) -> int:
+        if latest <= self._synced_change:
+            return 0
+        with self.catalog.session() as s:
+            changed = sorted(set(s.scalars(select(CatalogChange.video_id)
+                                           .where(CatalogChange.id > self._synced_change,
+                                                  CatalogChange.id <= latest))))
+        stale = [self._owners_by_video.pop(v) for v in changed if v in self._owners_by_video]
+        if stale:
+            self._index.remove(np.concatenate(stale))
+        ids, videos, vectors = self._load_vectors(changed)
+        if len(ids):
+            self._index.add(ids, vectors)
+            self._owners_by_video.update(_group_by_video(ids, videos))
+        self._synced_change = latest
+        if self._index.size < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
+            self.save()
+        return len(changed)
 
     def _catalog_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         ids, _, vectors = self._load_vectors(None)
@@ -200,7 +211,7 @@ class ChannelIndex:
         return np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
 
     def search(self, query: np.ndarray, k: int, video_ids: list[int] | None = None) -> list[tuple[int, float]]:
-        self.sync()
+        self.sync(wait=False)
         # No lock of ours here: VectorIndex lets searches run side by side and waits out writers.
         index = self._index
         if index is None or index.size == 0:

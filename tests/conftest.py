@@ -1,6 +1,7 @@
 """Fixtures: real media made on the fly (PyAV + espeak-ng), catalogs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -28,22 +29,32 @@ def make_settings(data_dir: Path, database_url: str = "", **overrides) -> Settin
     return replace(base, **overrides)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A new, empty PostgreSQL database for this session, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "reelscope_test"):
+    """(admin engine, name, url) of a new, empty PostgreSQL database, dropped afterwards (even if a test
+    switched its connections off); skips the test when no server answers."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"reelscope_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         admin.dispose()
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); set REELSCOPE_TEST_POSTGRES_URL")
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield admin, name, admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A new, empty PostgreSQL database for this session, dropped afterwards."""
+    with fresh_postgres_database() as (_, _, url):
+        yield url
 
 
 def _reset_postgres(url: str) -> None:
@@ -69,6 +80,16 @@ def catalog(catalog_url):
     upgrade(catalog_url)
     catalog = Catalog(catalog_url)
     yield catalog
+    catalog.dispose()
+
+
+@pytest.fixture
+def empty_catalog(tmp_path):
+    """Settings and a migrated, empty SQLite catalog of this test's own."""
+    settings = make_settings(tmp_path / "data")
+    upgrade(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url)
+    yield settings, catalog
     catalog.dispose()
 
 

@@ -69,17 +69,8 @@ def _counts(catalog: Catalog) -> dict:
                 "keyframes": s.scalar(select(func.count()).select_from(Keyframe))}
 
 
-@pytest.fixture
-def own_catalog(tmp_path):
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
-    yield settings, catalog
-    catalog.dispose()
-
-
-def test_disk_full_while_writing_thumbnails_fails_the_video_cleanly_then_recovers(own_catalog, media, tiny_disk):
-    settings, catalog = own_catalog
+def test_disk_full_while_writing_thumbnails_fails_the_video_cleanly_then_recovers(empty_catalog, media, tiny_disk):
+    settings, catalog = empty_catalog
     filler = tiny_disk(settings.thumbnails_dir, free=8 * 1024)
     outcome = Indexer(settings, catalog).index_path(media["quiet"].path)
     assert outcome.status == "failed" and "No space left on device" in outcome.message, outcome
@@ -145,8 +136,8 @@ def _replace_and_reindex(settings, catalog, tmp_path, media):
     return first, again
 
 
-def test_video_replaced_by_another_with_the_same_name_is_redone_in_place(own_catalog, tmp_path, media):
-    settings, catalog = own_catalog
+def test_video_replaced_by_another_with_the_same_name_is_redone_in_place(empty_catalog, tmp_path, media):
+    settings, catalog = empty_catalog
     first, again = _replace_and_reindex(settings, catalog, tmp_path, media)
     assert again.status == "indexed" and again.video_id == first.video_id  # the same entry, redone
     with catalog.session() as s:

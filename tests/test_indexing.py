@@ -36,16 +36,6 @@ def _row_counts(catalog: Catalog) -> dict:
                 for t in (Video, Shot, Keyframe, TranscriptSegment, Embedding)}
 
 
-@pytest.fixture
-def empty_catalog(tmp_path):
-    """Settings and a migrated, empty SQLite catalog of this test's own."""
-    settings = make_settings(tmp_path / "data")
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
-    yield settings, catalog
-    catalog.dispose()
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory, media):
     """The shared media indexed once into a fresh SQLite catalog."""

@@ -23,7 +23,7 @@ from indexer import samples
 from indexer.jobs import enqueue
 from indexer.tasks import DEAD_LETTER_KEY, dead_letters, make_app, send_jobs
 from search.catalog import Catalog, Embedding, Job, Shot, TranscriptSegment, Video, VideoStatus, upgrade
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, make_settings
+from tests.conftest import ROOT, fresh_postgres_database, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -48,21 +48,9 @@ def redis_db():
 @pytest.fixture(scope="module")
 def database():
     """A PostgreSQL database of this module's own: the tests switch its connections off and on."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"reelscope_worker_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc.orig})")
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield Database(admin, name, url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("reelscope_worker") as (admin, name, url):
+        upgrade(url)
+        yield Database(admin, name, url)
 
 
 class Database:
