@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from search.catalog import Catalog, ScreenText, Tag, TranscriptSegment, upgrade
 from web import create_app
 
-from conftest import make_settings, run_cli
+from tests.conftest import make_settings, run_cli
 
 JOYFUL = "This is wonderful news, I am so happy and grateful, what a fantastic day!"
 ANGRY = "This is outrageous, I am furious, you people ruined everything and I want my money back!"
