@@ -6,12 +6,17 @@ export REELSCOPE_DATA_DIR ?= $(CURDIR)/demo-data
 
 .PHONY: install system-deps demo test bench clean
 
-# espeak-ng speaks the sample library's sentences (and the tests' fixtures)
+# espeak-ng speaks the sample library's sentences (and the tests' fixtures); chromium runs the UI tests
 system-deps:
 	@command -v espeak-ng >/dev/null || { \
 	  echo "installing espeak-ng (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+	@# chromium: the browser the web UI tests drive (Playwright)
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

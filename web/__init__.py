@@ -5,6 +5,7 @@ from flask import Flask
 
 from search.catalog import Catalog
 from search.engine import SearchEngine
+from search.recommend.recommender import Recommender, model_folder
 from settings import Settings, get_settings
 
 from .api import make_api
@@ -19,11 +20,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     catalog = Catalog(settings.catalog_url)
     app.extensions["catalog"] = catalog
     app.extensions["engine"] = SearchEngine(settings, catalog)
+    app.extensions["recommender"] = Recommender(catalog, model_folder(settings.data_dir))
 
-    from . import search_api, status, videos_api
+    from . import admin_api, recommend_api, search_api, status, tags_api, ui, videos_api
 
     api = make_api(app)  # before the blueprints: it registers the <id:...> URL converter
-    for module in (status, search_api, videos_api):
+    for module in (status, search_api, videos_api, tags_api, admin_api, recommend_api):
         api.register_blueprint(module.bp)
-    app.register_blueprint(status.pages)
+    app.register_blueprint(ui.pages)
     return app

@@ -1,9 +1,8 @@
-"""What the service holds and can do: `/api/v1/status` (JSON) and a plain page at `/`."""
+"""What the service holds and can do: `/api/v1/status` (JSON; the admin page shows the same)."""
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Blueprint as PageBlueprint
-from flask import current_app, render_template, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,7 +11,6 @@ from indexer.commands import status_report
 from .api import API_PREFIX
 
 bp = Blueprint("status", __name__, description="Service status")
-pages = PageBlueprint("pages", __name__)
 
 
 class StatusSchema(ma.Schema):
@@ -44,18 +42,3 @@ class Status(MethodView):
     def get(self):
         """Counts, failures, jobs, models and which search channels are on (and why not)."""
         return _report()
-
-
-@pages.get("/")
-def status_page():
-    """Status, plus a plain search box until the web UI lands."""
-    from search.engine import QueryError, SearchRequest
-
-    query = request.args.get("q", "").strip()
-    result, error = None, None
-    if query:
-        try:
-            result = current_app.extensions["engine"].search(SearchRequest(text=query[:500], k=10))
-        except QueryError as exc:
-            error = str(exc)
-    return render_template("status.html", report=_report(), query=query, result=result, error=error)

@@ -1,0 +1,268 @@
+"""Admin: index a folder, watch jobs, retry failures, re-index; behind `REELSCOPE_ADMIN_TOKEN`.
+
+Jobs run in this process on one background thread (one file at a time, so indexing never takes
+more than its share of the CPU from searches); their rows in the catalog are what anyone watches.
+The web UI's admin page calls the same functions after its own login.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import threading
+from pathlib import Path
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+import models
+from indexer.commands import stale_videos
+from indexer.jobs import enqueue, recent_jobs, run_jobs
+from indexer.library import discover
+from indexer.pipeline import Indexer
+from search.catalog import Catalog, Video, VideoStatus
+from settings import Settings
+
+from .api import API_PREFIX
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("admin", __name__, url_prefix=f"{API_PREFIX}/admin",
+               description="Indexing administration (Authorization: Bearer REELSCOPE_ADMIN_TOKEN)")
+SECURITY = [{"adminToken": []}]
+MAX_PATH_CHARS = 4096
+
+
+@bp.record_once
+def _document_token(state):
+    spec = state.app.extensions["flask-smorest"]["blp_name_to_api"][bp.name].spec
+    spec.components.security_scheme("adminToken", {"type": "http", "scheme": "bearer",
+                                                   "description": "the value of REELSCOPE_ADMIN_TOKEN"})
+
+
+# -- the background runner --------------------------------------------------------------------------
+
+class JobRunner:
+    """Runs batches of queued jobs in order on one daemon thread, started when there is work."""
+
+    def __init__(self, settings: Settings, catalog: Catalog):
+        self.settings, self.catalog = settings, catalog
+        self._batches: list[list[int]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._indexer: Indexer | None = None
+
+    def submit(self, job_ids: list[int]) -> None:
+        with self._lock:
+            self._batches.append(job_ids)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._drain, name="reelscope-jobs", daemon=True)
+                self._thread.start()
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._batches) or (self._thread is not None and self._thread.is_alive())
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._batches:
+                    self._thread = None
+                    return
+                batch = self._batches.pop(0)
+            try:
+                if self._indexer is None:  # models load once, on the first job, not at start-up
+                    self._indexer = Indexer(self.settings, self.catalog)
+                run_jobs(self._indexer, batch)
+            except Exception:  # the jobs are marked cancelled by run_jobs; keep serving the next batch
+                log.exception("index jobs %s stopped", batch)
+
+
+def runner() -> JobRunner:
+    app = current_app
+    if "job_runner" not in app.extensions:
+        app.extensions["job_runner"] = JobRunner(app.config["REELSCOPE"], app.extensions["catalog"])
+    return app.extensions["job_runner"]
+
+
+# -- what the admin can do (shared with the admin page) ---------------------------------------------
+
+class AdminError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def check_path(raw: str) -> Path:
+    """The path an admin typed, if it is something this server can read; AdminError says why not."""
+    text = (raw or "").strip()
+    if not text:
+        raise AdminError(400, "give the path of a folder or video file on the server")
+    if "\x00" in text or len(text) > MAX_PATH_CHARS:
+        raise AdminError(400, "that is not a valid path")
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise AdminError(400, f"give an absolute path (starting with /), not {text!r}")
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        raise AdminError(400, f"cannot look at {text}: {exc.strerror or exc}") from None
+    if not exists:
+        raise AdminError(404, f"{text} does not exist on the server")
+    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+        raise AdminError(403, f"the server may not read {text} (permission denied)")
+    return path
+
+
+def index_path(raw: str, force: bool = False) -> dict:
+    path = check_path(raw)
+    files = discover([path])
+    if not files:
+        raise AdminError(422, f"no video files found under {path}")
+    return _start(files, force)
+
+
+def retry_failed() -> dict:
+    with current_app.extensions["catalog"].session() as s:
+        paths = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.FAILED).order_by(Video.id)))
+    return _start([Path(p) for p in paths], force=True)
+
+
+def reindex(everything: bool = False) -> dict:
+    catalog = current_app.extensions["catalog"]
+    if everything:
+        with catalog.session() as s:
+            paths = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)))
+    else:
+        s = current_app.config["REELSCOPE"]
+        versions = models.model_versions(s.speech_model, s.text_model, s.clip_model, s.models_dir)
+        paths = [v.path for v in stale_videos(catalog, versions)]
+    return _start([Path(p) for p in paths], force=True)
+
+
+def _start(files: list[Path], force: bool) -> dict:
+    if not files:
+        return {"jobs": [], "files": 0}
+    job_ids = enqueue(current_app.extensions["catalog"], files, force)
+    runner().submit(job_ids)
+    return {"jobs": job_ids, "files": len(files)}
+
+
+def jobs(limit: int = 50) -> dict:
+    return {"jobs": recent_jobs(current_app.extensions["catalog"], limit),
+            "running": current_app.extensions.get("job_runner") is not None and runner().busy()}
+
+
+# -- HTTP --------------------------------------------------------------------------------------------
+
+def token_matches(given: str) -> bool:
+    token = current_app.config["REELSCOPE"].admin_token
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
+@bp.before_request
+def _require_token():
+    if not current_app.config["REELSCOPE"].admin_token:
+        abort(403, message="admin is off: set REELSCOPE_ADMIN_TOKEN on the server to turn it on")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        abort(401, message="send the admin token: Authorization: Bearer <REELSCOPE_ADMIN_TOKEN>",
+              headers={"WWW-Authenticate": 'Bearer realm="reelscope admin"'})
+    if not token_matches(given.strip()):
+        abort(403, message="wrong admin token")
+
+
+class IndexArgs(ma.Schema):
+    path = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=MAX_PATH_CHARS),
+                                                     ma.validate.Regexp(r"^\s*[/~]", error="give an absolute path")],
+                            metadata={"description": "absolute path on the server of a folder (walked "
+                                                     "recursively) or a file"})
+    force = ma.fields.Boolean(load_default=False, metadata={"description": "index again what is already indexed"})
+
+
+class ReindexArgs(ma.Schema):
+    all = ma.fields.Boolean(load_default=False,
+                            metadata={"description": "every indexed video, not only those older models made"})
+
+
+class JobsArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 500))
+
+
+class JobSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    path = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "queued, running, done, failed, cancelled"})
+    stage = ma.fields.String(allow_none=True)
+    progress = ma.fields.Float(required=True, metadata={"description": "0..1 for the current file"})
+    message = ma.fields.String(allow_none=True)
+    video_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.String(allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+
+
+class JobList(ma.Schema):
+    jobs = ma.fields.List(ma.fields.Nested(JobSchema), required=True)
+    running = ma.fields.Boolean(required=True, metadata={"description": "the background runner has work"})
+
+
+class Started(ma.Schema):
+    jobs = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "ids of the queued jobs"})
+    files = ma.fields.Integer(required=True)
+
+
+def _run(action, *args):
+    try:
+        return action(*args)
+    except AdminError as exc:
+        abort(exc.status, message=exc.message)
+
+
+def _auth_responses(view):
+    view = bp.alt_response(401, schema=None, description="no admin token sent")(view)
+    view = bp.alt_response(403, schema=None, description="wrong token, or admin off (no token configured)")(view)
+    return bp.doc(security=SECURITY)(view)
+
+
+@bp.route("/index")
+class IndexFolder(MethodView):
+    @bp.arguments(IndexArgs)
+    @bp.response(202, Started)
+    @bp.alt_response(404, schema=None, description="no such path on the server")
+    @bp.alt_response(422, schema=None, description="no video files there")
+    @_auth_responses
+    def post(self, args):
+        """Queue a folder (recursively) or a file for indexing; it runs in the background."""
+        return _run(index_path, args["path"], args["force"])
+
+
+@bp.route("/jobs")
+class Jobs(MethodView):
+    @bp.arguments(JobsArgs, location="query", as_kwargs=True)
+    @bp.response(200, JobList)
+    @_auth_responses
+    def get(self, limit):
+        """Recent index jobs, newest first, with stage and progress."""
+        return jobs(limit)
+
+
+@bp.route("/jobs/retry-failed")
+class RetryFailed(MethodView):
+    @bp.response(202, Started)
+    @_auth_responses
+    def post(self):
+        """Index every failed video again."""
+        return _run(retry_failed)
+
+
+@bp.route("/reindex")
+class Reindex(MethodView):
+    @bp.arguments(ReindexArgs)
+    @bp.response(202, Started)
+    @_auth_responses
+    def post(self, args):
+        """Re-index what older or other models made (or everything, with `all`)."""
+        return _run(reindex, args["all"])
