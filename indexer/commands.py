@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from models import weights
 from search.catalog import Catalog, CatalogNotReady, Video, VideoStatus, record_change, upgrade
 from settings import Settings, get_settings
 
-from .errors import MediaError
+from .errors import Cancelled, MediaError
 from .jobs import enqueue, recent_jobs, run_jobs
 from .library import discover
 from .pipeline import Indexer, Outcome, claim_is_alive, remove_unused_thumbnails
@@ -132,10 +133,17 @@ def index_add(paths, force, as_json, to_queue, queue_name):
         else:
             click.echo(_outcome_line(outcome))
 
+    def interrupted(signum, frame):
+        # Ctrl-C raises KeyboardInterrupt wherever the main thread is, and Python drops it when that is
+        # a finaliser (__del__) running at that moment; the event still stops the work at its next step
+        cancel.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
     job_ids = enqueue(catalog, files, force)
     try:
         outcomes = run_jobs(indexer, job_ids, report)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         cancel.set()
         bars.close()
         click.echo("\ninterrupted: finished videos are kept; run the same command again to index the rest", err=True)

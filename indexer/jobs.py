@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from search.catalog import Catalog, Job, utcnow
 
+from .errors import Cancelled
 from .pipeline import Indexer, Outcome
 
 
@@ -24,6 +25,8 @@ def run_jobs(indexer: Indexer, job_ids: list[int], on_result: Callable[[Outcome]
     outcomes: list[Outcome] = []
     try:
         for job_id in job_ids:
+            if indexer.cancel.is_set():
+                raise Cancelled()
             with indexer.catalog.session() as s:
                 job = s.get(Job, job_id)
                 if job is None or job.status != "queued":
