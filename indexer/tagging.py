@@ -28,6 +28,10 @@ FRAME_LONG_SIDE = 1280
 # Decoding on beats seeking back to a keyframe when the next wanted frame is this close.
 SEEK_AHEAD = 3.0
 TIME_TOLERANCE = 0.01
+# Keyframes of one shot whose coarse grey copies differ by less than this (mean, 0-255) show the same
+# picture: the text read on the first holds for the rest (a talk's slide stays up for minutes, and
+# reading it costs 0.15-0.4 s a frame).
+SAME_PICTURE = 4.0
 # A face covering this share of the frame counts fully; smaller ones count less (expressions
 # read from a few dozen pixels are guesses).
 MIN_FACE_AREA_FOR_FULL_WEIGHT = 0.01
@@ -117,13 +121,26 @@ def frame_findings(path: Path, keyframes: list[KeyframeInput], cancel: threading
 
         reader = load_ocr()
     findings = [FrameFindings() for _ in keyframes]
+    read_last: tuple[int, np.ndarray, list] | None = None  # (shot, small grey copy, lines) of the last text read
     for done, (i, image) in enumerate(decode_frames(path, [k.time for k in keyframes], cancel), 1):
         findings[i].faces = faces_model.analyse(image)
         if reader is not None:
-            findings[i].lines = reader.read(image)
+            small = _small_grey(image)
+            if read_last is not None and read_last[0] == keyframes[i].shot_index \
+                    and float(np.abs(small - read_last[1]).mean()) < SAME_PICTURE:
+                findings[i].lines = read_last[2]  # the same slide or title still on screen
+            else:
+                findings[i].lines = reader.read(image)
+                read_last = (keyframes[i].shot_index, small, findings[i].lines)
         if progress is not None:
             progress(done / len(keyframes))
     return findings
+
+
+def _small_grey(image: np.ndarray) -> np.ndarray:
+    """A coarse grey copy (about 64 pixels wide) for telling whether two frames show the same picture."""
+    step = max(1, image.shape[1] // 64)
+    return image[::step, ::step].mean(axis=2, dtype=np.float32)
 
 
 def text_emotions(texts: list[str], vectors: np.ndarray | None) -> np.ndarray:

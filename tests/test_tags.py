@@ -162,3 +162,23 @@ def test_retag_recomputes_tags_without_transcribing_again(tagged):
         assert sorted(s.scalars(select(TranscriptSegment.id))) == segments_before, "speech was not re-run"
         assert s.scalars(select(ScreenText.text)).first()
     assert after == before
+
+
+def test_text_held_on_screen_through_a_shot_is_read_once(tmp_path, monkeypatch):
+    """A slide kept up for a whole shot is read on its first keyframe only; a new slide is read again."""
+    from indexer import samples, tagging
+    from models.ocr import load_ocr
+
+    video = samples.make_video(tmp_path / "slides.mp4",
+                               [samples.Scene(12.0, colour=(20, 40, 90), caption="Quarterly budget review"),
+                                samples.Scene(4.0, colour=(90, 20, 40), caption="Questions and answers")],
+                               audio=False)
+    reader = load_ocr()
+    reads = []
+    real_read = reader.read
+    monkeypatch.setattr(reader, "read", lambda image: reads.append(1) or real_read(image))
+    keyframes = [tagging.KeyframeInput(t, shot) for t, shot in ((0.5, 0), (5.0, 0), (10.0, 0), (13.0, 1))]
+    findings = tagging.frame_findings(video.path, keyframes)
+    assert len(reads) == 2
+    texts = [" ".join(line.text for line in f.lines).lower() for f in findings]
+    assert all("budget" in t for t in texts[:3]) and "questions" in texts[3], texts
