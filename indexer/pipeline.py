@@ -87,10 +87,19 @@ def claim_is_alive(claimed_by: str | None, claimed_at) -> bool:
             return False
         except PermissionError:
             return True
-        return True
+        return not _is_zombie(int(pid))
     if claimed_at is None:
         return False
     return (utcnow() - claimed_at).total_seconds() < FOREIGN_CLAIM_TTL
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process stays a zombie until its parent reaps it, and still answers kill(pid, 0)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (not Linux), or gone meanwhile: kill(pid, 0) already said it lived
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 class _Superseded(Exception):

@@ -298,3 +298,20 @@ def test_video_removed_while_indexing_leaves_nothing_behind(empty_catalog, media
     outcome = Indexer(settings, catalog, on_progress=remove_it).index_path(media["quiet"].path)
     assert outcome.status == "skipped" and "nothing written" in outcome.message
     assert _row_counts(catalog) == {"Video": 0, "Shot": 0, "Keyframe": 0, "TranscriptSegment": 0, "Embedding": 0}
+
+
+def test_a_claim_held_by_a_killed_unreaped_process_is_dead():
+    """Right after a SIGKILL the holder is a zombie until its parent reaps it: its claim must not block."""
+    import socket
+
+    from indexer.pipeline import claim_is_alive
+
+    holder = subprocess.Popen(["sleep", "60"])
+    claim = f"{socket.gethostname()}:{holder.pid}"
+    assert claim_is_alive(claim, None)
+    holder.kill()
+    deadline = time.monotonic() + 5
+    while claim_is_alive(claim, None):
+        assert time.monotonic() < deadline, "a zombie's claim still counts as alive"
+        time.sleep(0.05)
+    holder.wait()
