@@ -161,19 +161,16 @@ def voice_priors(audio: np.ndarray | None, segments: list[SegmentInput]) -> list
 
 
 def _face_summary(findings: list[FrameFindings]) -> tuple[np.ndarray | None, float]:
-    """Expression over the faces in these keyframes, each face weighted by its size."""
-    probs, weights = [], []
-    for f in findings:
-        for face in f.faces:
-            probs.append(np.asarray(face.probs, dtype=np.float64))
-            weights.append(face.area_fraction)
-    if not probs:
+    """Expression over the faces in these keyframes (each weighted by its size), and how much to
+    trust it: the share of keyframes with a face, scaled down for small faces."""
+    from models.face import shot_face_emotion
+
+    faces = [face for f in findings for face in f.faces]
+    if not faces:
         return None, 0.0
-    w = np.asarray(weights)
-    mean = (np.stack(probs) * w[:, None]).sum(0) / w.sum()
     seen = sum(1 for f in findings if f.faces) / len(findings)
-    size = min(1.0, max(weights) / MIN_FACE_AREA_FOR_FULL_WEIGHT)
-    return mean / mean.sum(), seen * size
+    size = min(1.0, max(face.area_fraction for face in faces) / MIN_FACE_AREA_FOR_FULL_WEIGHT)
+    return shot_face_emotion(faces).astype(np.float64), seen * size
 
 
 def _weighted_mean(items: list[tuple[float, np.ndarray]]) -> np.ndarray | None:
