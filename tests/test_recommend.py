@@ -6,8 +6,9 @@ import datetime as dt
 import sqlite3
 from dataclasses import replace
 
+import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import models
 from search.catalog import Catalog, Embedding, TranscriptSegment, Video, VideoStatus, record_change, utcnow, \
@@ -16,6 +17,7 @@ from search.recommend import Recommender
 from search.recommend import events as ev
 from search.recommend.collaborative import train
 from search.recommend.recommender import model_folder
+from search.recommend.video_vectors import CACHE_FILE, VideoVectors
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -201,3 +203,110 @@ def test_similar_videos_come_from_the_recommender(library):
                                                          ["Kneading dough for bread", "Chocolate chip cookies"])
     assert all(s["video_id"] != ids["Fresh tomato pasta sauce"] for s in body["similar"])
     assert client.get("/api/v1/videos/999999/similar").status_code == 404
+
+
+# -- the video table's cache file: a restart reads it instead of every vector in SQL ---------------------------
+
+def count_loads(monkeypatch) -> list:
+    """What each VideoVectors._load call read: None for the whole catalog, else the video ids."""
+    calls = []
+    load = VideoVectors._load
+
+    def spy(self, video_ids):
+        calls.append(None if video_ids is None else sorted(video_ids))
+        return load(self, video_ids)
+
+    monkeypatch.setattr(VideoVectors, "_load", spy)
+    return calls
+
+
+def assert_same_table(got, want):
+    assert got.ids.tolist() == want.ids.tolist()
+    assert got.titles == want.titles
+    assert got.has_vector.tolist() == want.has_vector.tolist()
+    np.testing.assert_allclose(got.vectors, want.vectors, atol=1e-6)
+    np.testing.assert_array_equal(got.added, want.added)
+    np.testing.assert_array_equal(got.durations, want.durations)
+    assert got.keywords == want.keywords
+    assert got.change == want.change
+
+
+def test_a_restart_reads_the_video_table_from_its_file(library, monkeypatch):
+    from web import create_app
+
+    settings, catalog, ids = library
+    folder = settings.data_dir / "vectors"
+    first = create_app(settings).extensions["recommender"].videos.table()  # the server's own wiring
+    assert (folder / CACHE_FILE).is_file()
+    loads = count_loads(monkeypatch)
+    restarted = VideoVectors(catalog, folder).table()
+    assert loads == []  # not one embedding row read from SQL
+    assert_same_table(restarted, first)
+    assert_same_table(restarted, VideoVectors(catalog).table())  # the same as a build from SQL alone
+    assert any(restarted.keywords)
+    pasta = restarted.row_of[ids["Fresh tomato pasta sauce"]]
+    rows, _ = restarted.nearest(restarted.vectors[pasta], 3)
+    assert restarted.ids[rows[0]] == ids["Fresh tomato pasta sauce"]
+
+
+def test_videos_added_or_removed_between_runs_show_after_a_restart(library, monkeypatch):
+    settings, catalog, ids = library
+    folder = settings.data_dir / "vectors"
+    VideoVectors(catalog, folder).table()
+    new = add_video(catalog, "Homemade pizza dough", ["Knead the pizza dough with flour, yeast and warm water."])
+    gone = ids["Kitten plays with wool"]
+    with catalog.session() as s, s.begin():
+        record_change(s, gone)
+        s.delete(s.get(Video, gone))
+    loads = count_loads(monkeypatch)
+    restarted = VideoVectors(catalog, folder).table()
+    assert loads == [sorted([new, gone])]  # only what changed is read again
+    assert new in restarted.row_of and gone not in restarted.row_of
+    assert restarted.titles[restarted.row_of[new]] == "Homemade pizza dough"
+    assert_same_table(restarted, VideoVectors(catalog).table())
+    loads.clear()
+    assert_same_table(VideoVectors(catalog, folder).table(), restarted)  # the refreshed table was saved
+    assert loads == []
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_a_damaged_video_table_file_is_ignored_and_rebuilt(library, monkeypatch, caplog, damage):
+    settings, catalog, _ = library
+    folder = settings.data_dir / "vectors"
+    VideoVectors(catalog, folder).table()
+    path = folder / CACHE_FILE
+    good = path.read_bytes()
+    path.write_bytes({"garbage": b"not a table" * 100, "truncated": good[:len(good) // 2], "empty": b""}[damage])
+    loads = count_loads(monkeypatch)
+    table = VideoVectors(catalog, folder).table()
+    assert loads == [None]
+    assert "rebuilding the recommender's video table" in caplog.text
+    assert_same_table(table, VideoVectors(catalog).table())
+    loads.clear()
+    assert_same_table(VideoVectors(catalog, folder).table(), table)  # and a good file was written again
+    assert loads == []
+
+
+def test_a_new_model_version_makes_the_video_table_file_outdated(library, monkeypatch):
+    settings, catalog, _ = library
+    folder = settings.data_dir / "vectors"
+    VideoVectors(catalog, folder).table()
+    with catalog.session() as s, s.begin():  # every transcript embedded again by a new model, as `index reindex` does
+        s.execute(update(Embedding).where(Embedding.owner_kind == "segment").values(model_version="v2"))
+        for video_id in s.scalars(select(Video.id)):
+            record_change(s, video_id)
+    loads = count_loads(monkeypatch)
+    videos = VideoVectors(catalog, folder)
+    table = videos.table()
+    assert loads == [None]
+    assert videos._versions["segment"][0] == "v2" and table.has_vector.any()
+    assert_same_table(table, VideoVectors(catalog).table())
+
+
+def test_a_video_table_that_cannot_be_saved_is_served_from_memory(library, caplog):
+    settings, catalog, _ = library
+    not_a_folder = settings.data_dir / "vectors"
+    not_a_folder.write_text("")  # saving fails the way a full disk makes it fail: with an OSError
+    table = VideoVectors(catalog, not_a_folder).table()
+    assert_same_table(table, VideoVectors(catalog).table())
+    assert "could not save the recommender's video table" in caplog.text

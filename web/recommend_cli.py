@@ -60,7 +60,8 @@ def feed_command(user_id, k, as_json):
     from search.recommend.recommender import model_folder
 
     settings = get_settings()
-    recommender = Recommender(open_catalog(settings), model_folder(settings.data_dir))
+    recommender = Recommender(open_catalog(settings), model_folder(settings.data_dir),
+                              vectors_folder=settings.data_dir / "vectors")
     try:
         feed = recommender.recommend(user_id, k)
     except UnknownUser as exc:

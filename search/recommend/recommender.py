@@ -65,9 +65,12 @@ class Feed:
 
 
 class Recommender:
-    def __init__(self, catalog: Catalog, model_folder: Path, popularity_max_age: float = 60.0):
+    def __init__(self, catalog: Catalog, model_folder: Path, popularity_max_age: float = 60.0,
+                 vectors_folder: Path | None = None):
+        """vectors_folder: where the video table's cache file is kept (DATA_DIR/vectors, beside the
+        FAISS index files); None builds it from SQL in every process."""
         self.catalog = catalog
-        self.videos = VideoVectors(catalog)
+        self.videos = VideoVectors(catalog, vectors_folder)
         self.popularity = Popularity(catalog, max_age=popularity_max_age)
         self.models = ModelStore(model_folder)
 

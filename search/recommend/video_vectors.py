@@ -6,21 +6,34 @@ videos compare by what is said and what is shown. Only indexed videos are recomm
 
 The table is derived data: built from SQL on first use, then refreshed when the catalog's change
 counter moves (only the videos named since are re-read), so a newly indexed video can be
-recommended at once, before anybody has watched it.
+recommended at once, before anybody has watched it. What it is built from (per video: the two
+mean vectors, title, dates, transcript word counts) is kept in a file beside the FAISS index
+files, so a restart reads that file and re-reads only the videos changed since it was written;
+a missing, damaged or outdated file is rebuilt from SQL.
 """
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
 import re
+import tempfile
 import threading
+import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
 
 from ..catalog import Catalog, CatalogChange, Embedding, TranscriptSegment, Video, VideoStatus
 from ..vectors import VectorIndex
+
+log = logging.getLogger(__name__)
 
 CHANNEL_WEIGHTS = {"segment": 1.0, "keyframe": 0.7}  # what is said tells a video's topic more than its look
 KEYWORDS_PER_VIDEO = 5
@@ -33,6 +46,14 @@ some such than too very just also only own same once here off over under until w
 does did doing done down upon she him one two three four five six seven eight nine ten today now every
 always never really much many make makes made get gets got let lets it's i'm we're you're don't yes
 """.split())
+
+CACHE_FILE = "video_table.npz"
+CACHE_FORMAT = 1
+# Saving rewrites the whole file (about 10 KB a video); a process that dies before saving re-reads the
+# same changed videos on its next start, so saving less often only costs start-up time.
+SAVE_EVERY_SECONDS = 60.0
+ALWAYS_SAVE_BELOW = 10_000  # videos
+_NO_WORDS = (np.zeros(0, np.int32), np.zeros(0, np.int32))
 
 
 @dataclass
@@ -81,18 +102,25 @@ class _VideoData:
     added: float
     duration: float
     parts: dict[str, np.ndarray]
-    words: Counter
+    # its transcript's words as numbers in VideoVectors' vocabulary (each once) and how often each occurs:
+    # arrays, not a Counter per video, so a large catalog's words take megabytes, not a gigabyte
+    word_ids: np.ndarray
+    word_counts: np.ndarray
 
 
 class VideoVectors:
     """The process's current VideoTable; `table()` is cheap when nothing changed (one indexed query)."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, folder: Path | None = None):
+        """folder: where the cache file lives (DATA_DIR/vectors); None keeps the table in memory only."""
         self.catalog = catalog
+        self.path = Path(folder) / CACHE_FILE if folder is not None else None
         self._lock = threading.Lock()
         self._data: dict[int, _VideoData] = {}
         self._versions: dict[str, tuple[str, int]] = {}
+        self._vocab: dict[str, int] = {}  # word -> its number, in the order numbered
         self._table: VideoTable | None = None
+        self._last_save = -math.inf
 
     def table(self) -> VideoTable:
         latest = self._latest_change()
@@ -103,16 +131,28 @@ class VideoVectors:
             table = self._table
             if table is not None and latest <= table.change:
                 return table
-            versions = self._model_versions()
-            if table is None or versions != self._versions:
-                self._versions, self._data = versions, {}
+            synced = table.change if table is not None else self._open(latest)
+            # Every write of a video's vectors is a recorded change, so a file saved at the current
+            # counter was made with the current models: no scan of every embedding row to check that.
+            versions = self._versions if synced == latest else self._model_versions()
+            if synced is None or versions != self._versions:
+                if synced is not None:
+                    log.info("rebuilding the recommender's video table: the catalog's models changed from %s to %s",
+                             self._versions, versions)
+                self._versions, self._data, self._vocab = versions, {}, {}
                 self._data.update(self._load(None))
-            else:
-                changed = self._changed_since(table.change, latest)
+                self._table = self._build(latest)
+                self.save()
+            elif synced < latest:
+                changed = self._changed_since(synced, latest)
                 for video_id in changed:
                     self._data.pop(video_id, None)
                 self._data.update(self._load(changed))
-            self._table = self._build(latest)
+                self._table = self._build(latest)
+                if len(self._data) < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
+                    self.save()
+            else:
+                self._table = self._build(latest)
             return self._table
 
     # -- reading the catalog ------------------------------------------------------------------------
@@ -139,6 +179,7 @@ class VideoVectors:
 
     def _load(self, video_ids: list[int] | None) -> dict[int, _VideoData]:
         data: dict[int, _VideoData] = {}
+        words: dict[int, Counter] = {}
         chunks = [None] if video_ids is None else [video_ids[i:i + 500] for i in range(0, len(video_ids), 500)]
         with self.catalog.session() as s:
             for chunk in chunks:
@@ -148,14 +189,20 @@ class VideoVectors:
                     q = q.where(Video.id.in_(chunk))
                 for vid, title, added, duration in s.execute(q):
                     data[vid] = _VideoData(title, added.timestamp(), duration if duration else math.nan, {},
-                                           Counter())
+                                           *_NO_WORDS)
+                    words[vid] = Counter()
                 if not data:
                     continue
                 for kind, (version, dim) in self._versions.items():
-                    q = select(Embedding.video_id, Embedding.vector).where(Embedding.owner_kind == kind,
-                                                                          Embedding.model_version == version)
-                    if chunk is not None:
-                        q = q.where(Embedding.video_id.in_(chunk))
+                    if chunk is None:
+                        q = select(Embedding.video_id, Embedding.vector).where(Embedding.owner_kind == kind,
+                                                                              Embedding.model_version == version)
+                    else:
+                        # `owner_kind || ''`, not the bare column: given that, SQLite walks the channel's index
+                        # and reads every vector of the channel (seconds at 1M) to find a few videos' rows
+                        q = select(Embedding.video_id, Embedding.vector).where(
+                            Embedding.video_id.in_(chunk), Embedding.owner_kind.concat("") == kind,
+                            Embedding.model_version == version)
                     sums: dict[int, np.ndarray] = {}
                     for vid, blob in s.execute(q.execution_options(yield_per=20_000)):
                         if vid in data:
@@ -169,9 +216,55 @@ class VideoVectors:
                 if chunk is not None:
                     q = q.where(TranscriptSegment.video_id.in_(chunk))
                 for vid, text in s.execute(q.execution_options(yield_per=20_000)):
-                    if vid in data:
-                        data[vid].words.update(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+                    if vid in words:
+                        words[vid].update(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+        for vid, counts in words.items():
+            data[vid].word_ids = np.fromiter((self._vocab.setdefault(w, len(self._vocab)) for w in counts),
+                                             np.int32, len(counts))
+            data[vid].word_counts = np.fromiter(counts.values(), np.int32, len(counts))
         return data
+
+    # -- the cache file -------------------------------------------------------------------------------
+
+    def _open(self, latest: int) -> int | None:
+        """Fill the data from the cache file; returns the change counter it was saved at, or None
+        when there is no usable file (the caller then reads everything from SQL)."""
+        if self.path is None:
+            return None
+        try:
+            change, versions, data, vocab = _read(self.path)
+            if change > latest:  # the catalog was made anew since: the file describes another one
+                raise ValueError(f"saved at change {change}, the catalog is at {latest}")
+        except FileNotFoundError:
+            return None
+        except (OSError, KeyError, ValueError, IndexError, TypeError, AttributeError, EOFError,
+                zipfile.BadZipFile) as exc:
+            log.warning("rebuilding the recommender's video table from the catalog: %s is unusable (%s)",
+                        self.path, exc)
+            return None
+        self._versions, self._data, self._vocab = versions, data, vocab
+        return change
+
+    def save(self) -> None:
+        """Write the cache file; a failure (a full disk) is logged and the table goes on from memory:
+        the file is only a faster start, and a later save or the next start makes it again."""
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, **_pack(self._table.change, self._versions, self._data, list(self._vocab)))
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except (OSError, ValueError) as exc:
+            log.warning("could not save the recommender's video table to %s (%s); serving it from memory",
+                        self.path, exc)
+            return
+        self._last_save = time.monotonic()
 
     # -- building the snapshot ----------------------------------------------------------------------
 
@@ -198,20 +291,110 @@ class VideoVectors:
         return VideoTable(ids=ids, vectors=vectors, has_vector=has_vector,
                           added=np.asarray([d.added for d in datas], np.float64),
                           durations=np.asarray([d.duration for d in datas], np.float64),
-                          titles=[d.title for d in datas], keywords=_keywords([d.words for d in datas]),
+                          titles=[d.title for d in datas], keywords=_keywords(datas, list(self._vocab)),
                           index=index, change=change)
 
 
-def _keywords(counts: list[Counter]) -> list[dict[str, float]]:
-    """Each video's most distinctive words (tf-idf over the catalog), the names of its topics."""
-    df = Counter()
-    for c in counts:
-        df.update(c.keys())
-    n = len(counts)
+def _pack(change: int, versions: dict[str, tuple[str, int]], data: dict[int, _VideoData],
+          vocab: list[str]) -> dict[str, np.ndarray]:
+    """The arrays of the cache file: flat arrays and offsets, no pickled objects, so loading it runs
+    no code and takes about as long as reading it."""
+    ids = np.asarray(sorted(data), np.int64)
+    datas = [data[v] for v in ids.tolist()]
+    meta = {"format": CACHE_FORMAT, "change": change, "versions": versions}
+    arrays = {"meta": np.asarray(json.dumps(meta)), "ids": ids,
+              "added": np.asarray([d.added for d in datas], np.float64),
+              "durations": np.asarray([d.duration for d in datas], np.float64)}
+    arrays["title_bytes"], arrays["title_offsets"] = _pack_strings([d.title for d in datas])
+    for kind, (_, dim) in versions.items():
+        rows = [i for i, d in enumerate(datas) if kind in d.parts and len(d.parts[kind]) == dim]
+        arrays[f"rows_{kind}"] = np.asarray(rows, np.int64)
+        arrays[f"vectors_{kind}"] = (np.stack([datas[i].parts[kind] for i in rows]).astype(np.float32)
+                                     if rows else np.zeros((0, dim), np.float32))
+    word_ids = np.concatenate([d.word_ids for d in datas] or [_NO_WORDS[0]])
+    # only the words some video still has (the vocabulary keeps those of removed videos too), renumbered
+    used = np.bincount(word_ids, minlength=len(vocab)) > 0
+    arrays["word_ids"] = (np.cumsum(used, dtype=np.int64) - 1).astype(np.int32)[word_ids]
+    used = np.flatnonzero(used)
+    arrays["word_counts"] = np.concatenate([d.word_counts for d in datas] or [_NO_WORDS[1]])
+    arrays["word_offsets"] = _offsets([len(d.word_ids) for d in datas])
+    arrays["vocab_bytes"], arrays["vocab_offsets"] = _pack_strings([vocab[i] for i in used.tolist()])
+    return arrays
+
+
+def _read(path: Path) -> tuple[int, dict[str, tuple[str, int]], dict[int, _VideoData], dict[str, int]]:
+    """(change, model versions, data, vocabulary) from a cache file; ValueError when its parts do not fit."""
+    with np.load(path, allow_pickle=False) as saved:
+        meta = json.loads(str(saved["meta"]))
+        if meta.get("format") != CACHE_FORMAT:
+            raise ValueError(f"format {meta.get('format')}, need {CACHE_FORMAT}")
+        versions = {str(kind): (str(version), int(dim)) for kind, (version, dim) in meta["versions"].items()}
+        ids, added, durations = saved["ids"], saved["added"], saved["durations"]
+        n = len(ids)
+        titles = _unpack_strings(saved["title_bytes"], saved["title_offsets"], n)
+        if len(added) != n or len(durations) != n or len(np.unique(ids)) != n:
+            raise ValueError("the video columns do not fit together")
+        parts: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
+        for kind, (_, dim) in versions.items():
+            rows, vectors = saved[f"rows_{kind}"], saved[f"vectors_{kind}"]
+            if vectors.shape != (len(rows), dim) or (len(rows) and (rows.min() < 0 or rows.max() >= n)):
+                raise ValueError(f"{kind} vectors do not fit the table")
+            for row, vector in zip(rows.tolist(), vectors.astype(np.float32, copy=False)):
+                parts[row][kind] = vector
+        word_ids = saved["word_ids"].astype(np.int32, copy=False)
+        counts = saved["word_counts"].astype(np.int32, copy=False)
+        offsets = saved["word_offsets"]
+        vocab = _unpack_strings(saved["vocab_bytes"], saved["vocab_offsets"], None)
+        if len(offsets) != n + 1 or offsets[-1] != len(word_ids) or len(counts) != len(word_ids):
+            raise ValueError("word counts do not fit the table")
+        if len(word_ids) and (word_ids.min() < 0 or word_ids.max() >= len(vocab)):
+            raise ValueError("word counts name words the file does not have")
+        numbers = {w: i for i, w in enumerate(vocab)}
+        if len(numbers) != len(vocab):
+            raise ValueError("a word is in the vocabulary twice")
+        offsets = offsets.tolist()
+        data = {vid: _VideoData(titles[i], a, d, parts[i], word_ids[offsets[i]:offsets[i + 1]],
+                                counts[offsets[i]:offsets[i + 1]])
+                for i, (vid, a, d) in enumerate(zip(ids.tolist(), added.tolist(), durations.tolist()))}
+        return int(meta["change"]), versions, data, numbers
+
+
+def _offsets(lengths: list[int]) -> np.ndarray:
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _pack_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    # one UTF-8 blob and offsets: numpy's own string arrays pad every entry to the longest one
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+    return np.frombuffer(b"".join(encoded), np.uint8), _offsets([len(e) for e in encoded])
+
+
+def _unpack_strings(blob: np.ndarray, offsets: np.ndarray, n: int | None) -> list[str]:
+    if (n is not None and len(offsets) != n + 1) or len(offsets) == 0 or offsets[-1] != len(blob):
+        raise ValueError("strings do not fit their offsets")
+    raw, offsets = blob.tobytes(), offsets.tolist()
+    return [raw[a:b].decode("utf-8", "surrogatepass") for a, b in pairwise(offsets)]
+
+
+def _keywords(datas: list[_VideoData], vocab: list[str]) -> list[dict[str, float]]:
+    """Each video's most distinctive words (tf-idf over the catalog), the names of its topics.
+
+    Array arithmetic per video, not a Python loop over every word: that took seconds at ten thousand
+    videos, on every refresh and every start."""
+    n = len(datas)
+    df = np.bincount(np.concatenate([d.word_ids for d in datas] or [_NO_WORDS[0]]), minlength=len(vocab))
+    # math.log once per word, not np.log per pair: the same floats as scoring word by word
+    idf = np.asarray([math.log((1 + n) / (1 + f)) for f in df.tolist()], np.float64)
     out = []
-    for c in counts:
-        total = sum(c.values()) or 1
-        scored = {w: (k / total) * math.log((1 + n) / (1 + df[w])) for w, k in c.items()}
-        top = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:KEYWORDS_PER_VIDEO]
-        out.append({w: s for w, s in top if s > 0})
+    for d in datas:
+        scores = d.word_counts / (int(d.word_counts.sum()) or 1) * idf[d.word_ids]
+        keep = np.arange(len(scores))
+        if len(scores) > KEYWORDS_PER_VIDEO:  # only those that can be among the top (ties at the edge included)
+            edge = len(scores) - KEYWORDS_PER_VIDEO
+            keep = np.flatnonzero(scores >= np.partition(scores, edge)[edge])
+        scored = zip((vocab[i] for i in d.word_ids[keep].tolist()), scores[keep].tolist())
+        top = sorted(scored, key=lambda kv: (-kv[1], kv[0]))[:KEYWORDS_PER_VIDEO]
+        out.append({w: sc for w, sc in top if sc > 0})
     return out
