@@ -197,7 +197,10 @@ def status_report(settings: Settings, catalog: Catalog) -> dict:
 @index_group.command("status")
 @click.option("--json", "as_json", is_flag=True)
 def index_status(as_json):
-    """What is indexed, what failed and why, what is running."""
+    """What is indexed, what failed and why, what is running.
+
+    With REELSCOPE_BROKER_URL it also asks the workers what they run, which takes 1 s.
+    """
     settings = get_settings()
     report = status_report(settings, open_catalog(settings))
     if as_json:
@@ -221,19 +224,22 @@ def index_status(as_json):
 
 
 def _worker_report(settings: Settings) -> dict:
-    from .tasks import queue_report
+    from .tasks import watched_queue_report
 
-    return queue_report(settings)
+    return watched_queue_report(settings)
 
 
 def _echo_workers(workers: dict) -> None:
     if not workers.get("broker"):
         return
+    from .tasks import WORKER_REPLY_WAIT
+
     if workers.get("error"):
         click.echo(f"workers: {workers['error']}")
         return
     waiting = ", ".join(f"{q}: {n}" for q, n in workers["waiting"].items())
-    click.echo(f"workers: {len(workers['workers'])} online ({workers['broker']}); waiting in queue: {waiting}")
+    click.echo(f"workers: {len(workers['workers'])} online ({workers['broker']}; those that answered within "
+               f"{WORKER_REPLY_WAIT:g} s); waiting in queue: {waiting}")
     for w in workers["workers"]:
         click.echo(f"worker:       {w['name']} on job(s) {w['active_jobs'] or 'none'}")
     for d in workers["dead_letters"]:

@@ -6,10 +6,10 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from search.catalog import Catalog, Job, utcnow
+from search.catalog import Catalog, Job, Video, VideoStatus, utcnow
 
 from .errors import Cancelled
-from .pipeline import Indexer, Outcome
+from .pipeline import Indexer, Outcome, claim_is_alive, this_worker
 
 
 def enqueue(catalog: Catalog, paths: list[Path], force: bool = False) -> list[int]:
@@ -42,6 +42,34 @@ def run_jobs(indexer: Indexer, job_ids: list[int], on_result: Callable[[Outcome]
             for job in s.scalars(select(Job).where(Job.id.in_(job_ids), Job.status.in_(("queued", "running")))):
                 job.status, job.message, job.finished_at = "cancelled", "interrupted before it finished", utcnow()
     return outcomes
+
+
+def leftover_jobs(catalog: Catalog) -> list[int]:
+    """Index jobs a stopped process left behind, oldest first, ready for `run_jobs`: those still
+    queued, and those running whose video claim is dead (set back to queued here).
+
+    Meant for a process that is starting, before it runs anything: a claim in its own host:pid is
+    then from an earlier process that had the same pid (a restarted container), not its own work.
+    """
+    me = this_worker()
+    with catalog.session() as s, s.begin():
+        rows = s.execute(select(Job, Video).outerjoin(Video, Video.id == Job.video_id)
+                         .where(Job.kind == "index", Job.status.in_(("queued", "running"))).order_by(Job.id)).all()
+        ids = []
+        for job, video in rows:
+            if job.status == "running":
+                # no video: it was removed meanwhile, and running the job again would bring it back
+                if video is None or _held_elsewhere(video, me):
+                    continue
+                job.status, job.stage, job.progress = "queued", None, 0.0
+                job.message = "interrupted by a restart; resumed"
+            ids.append(job.id)
+        return ids
+
+
+def _held_elsewhere(video: Video, me: str) -> bool:
+    return video.status == VideoStatus.INDEXING and video.claimed_by != me and \
+        claim_is_alive(video.claimed_by, video.claimed_at)
 
 
 def recent_jobs(catalog: Catalog, limit: int = 20) -> list[dict]:

@@ -24,6 +24,8 @@ import json
 import logging
 import os
 import random
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,9 @@ DEAD_LETTER_KEEP = 1000
 UNRECORDED_KEY = "reelscope:dead_letters:unrecorded"
 # Errors that go away on their own: the database restarting, a dropped connection, a full pool.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+# How long asking the workers what they run takes: a broadcast does not know how many workers
+# there are, so it always waits this long for their replies (and the whole of it when none is up).
+WORKER_REPLY_WAIT = 1.0
 
 
 class BrokerMissing(RuntimeError):
@@ -284,12 +289,14 @@ def open_jobs_for(catalog: Catalog, paths: list[Path]) -> dict[str, int]:
     return found
 
 
-def queue_report(settings: Settings, queues: tuple[str, ...] = (DEFAULT_QUEUE,), timeout: float = 1.0) -> dict:
-    """Workers online, messages waiting and recent dead letters; `error` says when the broker is unreachable."""
+def queue_report(settings: Settings, queues: tuple[str, ...] = (DEFAULT_QUEUE,),
+                 timeout: float = WORKER_REPLY_WAIT) -> dict:
+    """Workers online, messages waiting and recent dead letters; `error` says when the broker is unreachable.
+    Takes `timeout` seconds at least (the workers' replies); a server reads `watched_queue_report`."""
     if not settings.broker_url:
         return {"broker": None}
     app = make_app(settings)
-    report: dict = {"broker": _safe_broker(settings), "workers": [], "waiting": {}, "dead_letters": []}
+    report = _empty_report(settings, utcnow().isoformat())
     try:
         client = _redis(settings)
         report["waiting"] = {q: int(client.llen(q)) for q in queues}
@@ -302,6 +309,62 @@ def queue_report(settings: Settings, queues: tuple[str, ...] = (DEFAULT_QUEUE,),
     finally:
         app.close()
     return report
+
+
+def _empty_report(settings: Settings, checked_at: str | None) -> dict:
+    return {"broker": _safe_broker(settings), "workers": [], "waiting": {}, "dead_letters": [],
+            "checked_at": checked_at}
+
+
+class QueueWatch:
+    """The queue report of one broker, for a server: requests read the last one and never wait for
+    the workers' replies; one older than `max_age` is asked again in the background meanwhile."""
+
+    def __init__(self, settings: Settings, max_age: float = 5.0):
+        self.settings, self.max_age = settings, max_age
+        self._report: dict | None = None
+        self._checked = float("-inf")
+        self._refreshing = False
+        self._lock = threading.Lock()
+
+    def report(self) -> dict:
+        with self._lock:
+            report = self._report
+            if time.monotonic() - self._checked >= self.max_age and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="reelscope-queue-watch", daemon=True).start()
+        # None: the first answer is still on its way (a second or so after start)
+        return dict(report) if report else _empty_report(self.settings, None)
+
+    def _refresh(self) -> None:
+        try:
+            report = queue_report(self.settings)
+        except Exception as exc:  # queue_report catches broker trouble; anything else must not stop refreshing
+            report = dict(_empty_report(self.settings, utcnow().isoformat()), error=f"cannot ask the workers: {exc}")
+        with self._lock:
+            self._report, self._checked, self._refreshing = report, time.monotonic(), False
+
+
+# Per process, not per Flask app: the admin page builds its report with `status_report`, which has
+# settings but no app at hand, and one watch per broker is all a process needs.
+_watches: dict[str, QueueWatch] = {}
+_watches_lock = threading.Lock()
+
+
+def watch_queues(settings: Settings) -> QueueWatch:
+    """The server's watch of its broker (one per broker URL in a process), asked once right away."""
+    with _watches_lock:
+        watch = _watches.get(settings.broker_url)
+        if watch is None:
+            watch = _watches[settings.broker_url] = QueueWatch(settings)
+    watch.report()
+    return watch
+
+
+def watched_queue_report(settings: Settings) -> dict:
+    """From the watch where this process has one (a server), else asked now (a command: `index status`)."""
+    watch = _watches.get(settings.broker_url) if settings.broker_url else None
+    return watch.report() if watch else queue_report(settings)
 
 
 def queue_files(settings: Settings, catalog: Catalog, files: list[Path], force: bool,

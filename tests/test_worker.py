@@ -227,9 +227,26 @@ def test_queued_files_are_indexed_by_a_worker_and_a_broken_one_fails_with_its_re
     assert "not a media file" in status["failed"][0]["error"]
     assert shared_worker.name in [w["name"] for w in status["workers"]["workers"]], status["workers"]
     text = _cli(settings, "index", "status").stdout
-    assert "1 online" in text and "broken.mp4" in text
+    assert "1 online" in text and "answered within 1 s" in text and "broken.mp4" in text
     verified = _cli(settings, "index", "verify")
     assert verified.returncode == 0, verified.stdout
+
+
+def test_server_status_shows_live_workers_without_waiting_for_their_replies(setup, shared_worker):
+    from web import create_app
+
+    settings, _ = setup
+    client = create_app(settings).test_client()
+    deadline = time.monotonic() + 20
+    while True:
+        started = time.perf_counter()
+        workers = client.get("/api/v1/status").get_json()["workers"]
+        assert time.perf_counter() - started < 0.5  # the replies (1 s) are waited for in the background
+        if shared_worker.name in [w["name"] for w in workers["workers"]]:
+            break
+        assert time.monotonic() < deadline, workers
+        time.sleep(0.2)
+    assert workers["checked_at"] and "error" not in workers
 
 
 def test_enqueuing_again_or_delivering_twice_indexes_once(setup, clips, shared_worker):

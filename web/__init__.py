@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     catalog = Catalog(settings.catalog_url)
     app.extensions["catalog"] = catalog
     app.extensions["engine"] = SearchEngine(settings, catalog)
-    app.extensions["recommender"] = Recommender(catalog, model_folder(settings.data_dir))
+    app.extensions["recommender"] = Recommender(catalog, model_folder(settings.data_dir),
+                                                  vectors_folder=settings.data_dir / "vectors")
 
     from . import admin_api, recommend_api, search_api, status, tags_api, ui, videos_api
 
@@ -28,4 +29,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in (status, search_api, videos_api, tags_api, admin_api, recommend_api):
         api.register_blueprint(module.bp)
     app.register_blueprint(ui.pages)
+    _start_background(app, settings)
     return app
+
+
+def _start_background(app: Flask, settings: Settings) -> None:
+    """What the server keeps doing besides requests; both start on threads so the first request never waits."""
+    from . import admin_api
+
+    if settings.broker_url:
+        from indexer.tasks import watch_queues  # celery loads only with a broker
+
+        watch_queues(settings)
+    admin_api.resume_jobs(app)

@@ -2,6 +2,7 @@
 
 Jobs run in this process on one background thread (one file at a time, so indexing never takes
 more than its share of the CPU from searches); their rows in the catalog are what anyone watches.
+Without a broker, jobs a stopped server left queued or half done run again when the next one starts.
 The web UI's admin page calls the same functions after its own login.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 import models
 from indexer.commands import stale_videos
-from indexer.jobs import enqueue, recent_jobs, run_jobs
+from indexer.jobs import enqueue, leftover_jobs, recent_jobs, run_jobs
 from indexer.library import discover
 from indexer.pipeline import Indexer
 from search.catalog import Catalog, Video, VideoStatus
@@ -62,6 +63,17 @@ class JobRunner:
                 self._thread = threading.Thread(target=self._drain, name="reelscope-jobs", daemon=True)
                 self._thread.start()
 
+    def resume(self) -> None:
+        """Runs what a server stopped earlier left unfinished; slow catalogs make it wait, not the caller."""
+        try:
+            job_ids = leftover_jobs(self.catalog)
+        except Exception:  # a catalog not reachable yet must not stop the server; `index add` still works
+            log.exception("could not look for index jobs left unfinished")
+            return
+        if job_ids:
+            log.warning("resuming %d index job(s) left unfinished by an earlier server", len(job_ids))
+            self.submit(job_ids)
+
     def busy(self) -> bool:
         with self._lock:
             return bool(self._batches) or (self._thread is not None and self._thread.is_alive())
@@ -81,11 +93,23 @@ class JobRunner:
                 log.exception("index jobs %s stopped", batch)
 
 
-def runner() -> JobRunner:
-    app = current_app
+def runner(app=None) -> JobRunner:
+    app = app or current_app
     if "job_runner" not in app.extensions:
         app.extensions["job_runner"] = JobRunner(app.config["REELSCOPE"], app.extensions["catalog"])
     return app.extensions["job_runner"]
+
+
+def resume_jobs(app) -> threading.Thread | None:
+    """At start, run the jobs an earlier server left queued or running (its claims dead), in the background.
+
+    Not with a broker: then workers own the jobs, and a queued one is a message waiting for them.
+    """
+    if app.config["REELSCOPE"].broker_url:
+        return None
+    thread = threading.Thread(target=runner(app).resume, name="reelscope-resume", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- what the admin can do (shared with the admin page) ---------------------------------------------

@@ -24,16 +24,33 @@ class StatusSchema(ma.Schema):
     channels = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean(), required=True)
     visual = ma.fields.Dict(required=True)
     vectors = ma.fields.Dict(required=True, metadata={"description": "per channel: size and index kind"})
+    workers = ma.fields.Dict(allow_none=True, metadata={
+        "description": "null without a broker; else `workers` online with their `active_jobs` and messages "
+                       "`waiting` per queue as of `checked_at` (asked in the background, again when a request "
+                       "finds it over 5 s old; null until the first answer), and `error` when the broker is "
+                       "unreachable"})
 
 
 def _report() -> dict:
     report = status_report(current_app.config["REELSCOPE"], current_app.extensions["catalog"])
     report["backend"] = current_app.extensions["catalog"].engine.dialect.name
     del report["catalog"]  # the database URL is the admin's business, not every visitor's
+    report["workers"] = _public_workers(report["workers"])
     engine = current_app.extensions["engine"]
     report["vectors"] = {name: {"size": index.size, "kind": index.kind}
                          for name, index in engine.loaded_channels().items()}
     return report
+
+
+def _public_workers(queues: dict) -> dict | None:
+    """Where the broker is (its URL, the host in a connection error) and the dead letters are the
+    admin's business, like the catalog URL: `index status` shows them."""
+    if not queues.get("broker"):
+        return None
+    public = {key: queues[key] for key in ("workers", "waiting", "checked_at")}
+    if queues.get("error"):
+        public["error"] = "broker unreachable; `reelscope index status` says why"
+    return public
 
 
 @bp.route(f"{API_PREFIX}/status")
