@@ -86,6 +86,11 @@ def load_clip(name: str, models_dir: Path, device: str = "auto"):
                                    f"{spec.name}@{file_digest(weights)[:12]}"))
 
 
+def load_query_encoder(model, kind: str, models_dir: Path, export: bool = True):
+    """A fast encoder for single search queries with `model`'s text tower (see query_encoder.py)."""
+    from .query_encoder import query_encoder as build
+
+    return build(model, kind, models_dir, export)
 
 
 def model_versions(speech: str, text: str, clip: str, models_dir: Path) -> dict[str, str]:
