@@ -17,8 +17,9 @@ VmHWM from /proc. A restart on the saved index files is timed as well.
 
 In the same run the bench process loads the index files the server saved (VectorIndex.load) and
 times, for the same queries, what no implementation can avoid: query encoding (MiniLM + CLIP text
-tower) plus a raw FAISS search for 200 candidates on both channels (the engine's CANDIDATES). That
-sum is the floor; overhead = API p50 / floor p50. The floor of each query is taken right after the
+tower, with the engine's query encoders: ONNX Runtime) plus a raw FAISS search for 200 candidates on
+both channels (the engine's CANDIDATES). That sum is the floor; the same queries encoded by the
+PyTorch models are timed beside it as a reference; overhead = API p50 / floor p50. The floor of each query is taken right after the
 API answered it (1-client phase), so both see the same machine: other processes come and go on it,
 hence the load averages printed beside every phase, and server CPU per query (from /proc) as well.
 
@@ -82,6 +83,7 @@ BATCH_VIDEOS = 100
 CANDIDATES = 200         # what the engine asks each channel for (search/engine.py CANDIDATES)
 TARGETS = {"p50_ms": 30.0, "p99_ms": 100.0, "recall10": 0.95, "overhead": 1.5, "rss_gb": 4.0}
 CHANNEL_NO = {"segment": 1, "keyframe": 2}
+QUERY_ENCODER_DIR = Path(tempfile.gettempdir()) / "reelscope-bench-query-encoders"
 CATALOG_FORMAT = 2       # bump when build_catalog changes what it writes (--keep reuses only the same)
 
 
@@ -456,7 +458,13 @@ class Floor:
     query, so both see the same machine (other processes come and go on it)."""
 
     def __init__(self, indexes: dict, text_model, clip_model):
-        self.indexes, self.text_model, self.clip_model = indexes, text_model, clip_model
+        self.indexes = indexes
+        # the encoders the engine uses for queries (ONNX Runtime), and the PyTorch models they come from,
+        # timed on the same query as a reference (not part of the floor)
+        self.text_model = models.load_query_encoder(text_model, "text", QUERY_ENCODER_DIR)
+        self.clip_model = models.load_query_encoder(clip_model, "clip", QUERY_ENCODER_DIR)
+        self.torch_models = {"torch_minilm": lambda q: text_model.encode([q]),
+                             "torch_clip": lambda q: clip_model.encode_texts([q])}
         self.ms: dict[str, list[float]] = defaultdict(list)
         self.qvec: dict[str, list[np.ndarray]] = {"segment": [], "keyframe": []}
         self.found: dict[str, list[np.ndarray]] = {"segment": [], "keyframe": []}
@@ -467,13 +475,17 @@ class Floor:
         t0 = time.perf_counter()
         sv = self.text_model.encode([q])[0]
         t1 = time.perf_counter()
-        kv = self.clip_model.encode_texts([q])[0]
+        kv = self.clip_model.encode([q])[0]
         t2 = time.perf_counter()
         _, si = self.indexes["segment"].search(sv.reshape(1, -1).astype(np.float32), CANDIDATES)
         t3 = time.perf_counter()
         _, ki = self.indexes["keyframe"].search(kv.reshape(1, -1).astype(np.float32), CANDIDATES)
         t4 = time.perf_counter()
         self.cpu_s += time.process_time() - c
+        for name, encode in self.torch_models.items():
+            t = time.perf_counter()
+            encode(q)
+            self.ms[name].append((time.perf_counter() - t) * 1000)
         for name, a, b in (("encode_minilm", t0, t1), ("encode_clip", t1, t2), ("faiss_segment", t2, t3),
                            ("faiss_keyframe", t3, t4), ("floor", t0, t4)):
             self.ms[name].append((b - a) * 1000)
@@ -533,13 +545,14 @@ def breakdown(engine, queries: list[str]) -> dict:
                 current[name] += time.perf_counter() - t
         return wrapper
 
-    text_model, clip_model = engine.text_model(), engine.clip_model()
+    text_model, clip_model = engine.query_encoder("transcript"), engine.query_encoder("visual")
     seg, kf = engine.channel_index("segment"), engine.channel_index("keyframe")
-    stages = [(text_model, "encode", "encode query, MiniLM"), (clip_model, "encode_texts", "encode query, CLIP text"),
+    stages = [(text_model, "encode", f"encode query, MiniLM ({text_model.runtime})"),
+              (clip_model, "encode", f"encode query, CLIP text ({clip_model.runtime})"),
               (seg, "sync", "index sync check (SQL, both channels)"), (kf, "sync", "index sync check (SQL, both channels)"),
               (seg._index, "search", "FAISS segment k=200"), (kf._index, "search", "FAISS keyframe k=200"),
-              (engine, "_segment_rows", "segment rows for hits (SQL + ORM)"),
-              (engine, "_keyframe_hits", "keyframe+shot rows for hits (SQL + ORM)"),
+              (seg, "locate", "hit places (memory, both channels)"), (kf, "locate", "hit places (memory, both channels)"),
+              (engine, "_searchable", "hit videos still indexed (SQL)"),
               (engine, "_moments", "fusion + grouping into moments"),
               (engine, "_decorate", "decorate page (titles, snippets, thumbnails)")]
     saved = [(obj, attr, attr in vars(obj), getattr(obj, attr)) for obj, attr, _ in stages]
@@ -762,6 +775,9 @@ def report(res: dict, use_http: bool) -> None:
         ("floor per query (p50, paired)", f"{f['floor']['p50']:.1f} ms = MiniLM {f['encode_minilm']['p50']:.1f} + CLIP text "
                                   f"{f['encode_clip']['p50']:.1f} + FAISS seg {f['faiss_segment']['p50']:.1f} + "
                                   f"FAISS kf {f['faiss_keyframe']['p50']:.1f} (p99 {f['floor']['p99']:.1f})"),
+        ("query encoding, PyTorch instead (p50)", f"MiniLM {f['torch_minilm']['p50']:.1f} + CLIP text "
+                                                  f"{f['torch_clip']['p50']:.1f} ms: ONNX Runtime is "
+                                                  f"{(f['torch_minilm']['p50'] + f['torch_clip']['p50']) / (f['encode_minilm']['p50'] + f['encode_clip']['p50']):.1f}x faster"),
         ("overhead (API p50 / floor p50)", f"{c['p50_ms'] / f['floor']['p50']:.2f}x with {c['threads']} clients, "
                                            f"{s['p50_ms'] / f['floor']['p50']:.2f}x with 1; per-query paired "
                                            f"API/floor median {res['paired_ratio_p50']:.2f}x"),

@@ -8,20 +8,21 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 import models
 from settings import Settings
 
-from .catalog import Catalog, Keyframe, ScreenText, Shot, TagKind, TranscriptSegment, Video, VideoStatus
+from .catalog import Catalog, Keyframe, TagKind, TranscriptSegment, Video, VideoStatus
 from .keyword import search_keywords
 from .tag_index import Span, tagged_spans
-from .query import ParsedQuery, parse, word_matches
-from .vectorstore import ChannelIndex
+from .query import ParsedQuery, coverage, parse, word_matches
+from .vectorstore import ChannelIndex, locate_in_catalog
 from .vocabulary import Vocabulary
 
 CHANNELS = ("transcript", "keyword", "visual", "screen")
@@ -47,6 +48,8 @@ THUMBNAIL_LOOKBACK = 30.0
 MAX_QUERY_CHARS = 500
 QUERY_CACHE = 2048  # encoded query vectors a process keeps (both channels together)
 SNIPPET_CONTEXT_WORDS = 12
+# threads asking channels for the queries in flight (each query asks up to 3 besides its own thread)
+CHANNEL_THREADS = 8
 
 
 class QueryError(ValueError):
@@ -136,14 +139,26 @@ class SearchEngine:
         self._lock = threading.Lock()
         self._channels: dict[str, ChannelIndex | None] = {}
         self.vocabulary = Vocabulary(catalog)
+        self._query_encoders: dict[str, object] = {}
+        self._channel_pool = ThreadPoolExecutor(max_workers=CHANNEL_THREADS, thread_name_prefix="reelscope-channel")
         # paging through results, or several people asking the same, re-encodes the same text
         self._encode_query = functools.lru_cache(maxsize=QUERY_CACHE)(self._encode_uncached)
 
     def _encode_uncached(self, channel: str, text: str) -> np.ndarray:
-        model = self.text_model() if channel == "transcript" else self.clip_model()
-        vector = (model.encode([text]) if channel == "transcript" else model.encode_texts([text]))[0]
+        vector = self.query_encoder(channel).encode([text])[0]
         vector.flags.writeable = False  # shared by every request that hits the cache
         return vector
+
+    def query_encoder(self, channel: str, export: bool = False):
+        """The encoder for one channel's queries ("transcript" or "visual"): ONNX Runtime once its graph
+        was exported (warm() exports it; a one-shot command would wait longer for that than it saves)."""
+        encoder = self._query_encoders.get(channel)
+        if encoder is None or (export and encoder.runtime == "torch"):
+            model = self.text_model() if channel == "transcript" else self.clip_model()
+            encoder = models.load_query_encoder(model, "text" if channel == "transcript" else "clip",
+                                           self.settings.models_dir, export=export)
+            self._query_encoders[channel] = encoder
+        return encoder
 
     # -- models and indexes, loaded once ----------------------------------------------------------
 
@@ -170,9 +185,9 @@ class SearchEngine:
             if model is None:
                 return None
         dim = model.dim or int(model.encode_texts(["x"]).shape[1])
-        encode = model.encode if channel == "segment" else model.encode_texts
+        encoder = "transcript" if channel == "segment" else "visual"
         index = ChannelIndex(self.catalog, channel, model.version, dim, self.settings.data_dir / "vectors",
-                             tuning_queries=lambda: encode(tuning_queries()))
+                             tuning_queries=lambda: self.query_encoder(encoder).encode(tuning_queries()))
         index.open()
         return index
 
@@ -180,9 +195,11 @@ class SearchEngine:
         return {name: index for name, index in self._channels.items() if index is not None}
 
     def warm(self) -> None:
-        """Load models and indexes before the first request."""
+        """Load models, query encoders and indexes before the first request."""
+        self.query_encoder("transcript", export=True)
         self.channel_index("segment")
         if self.visual_availability().enabled:
+            self.query_encoder("visual", export=True)
             self.channel_index("keyframe")
 
     def rebuild(self) -> dict[str, int]:
@@ -218,33 +235,41 @@ class SearchEngine:
             page = moments[request.offset:request.offset + request.k]
             self._decorate(page, parsed)
             return SearchResult(page, len(moments), [], notices)
-        hits: list[Hit] = []
-        used = []
+        asks = {}
         if "transcript" in wanted:
-            used.append("transcript")
-            hits += self._transcript_hits(request.text, video_ids)
+            asks["transcript"] = functools.partial(self._transcript_hits, request.text, video_ids)
         if "keyword" in wanted and parsed.terms:
-            used.append("keyword")
-            hits += self._keyword_hits(parsed, video_ids, fused=request.mode != "keyword")
+            asks["keyword"] = functools.partial(self._keyword_hits, parsed, video_ids, fused=request.mode != "keyword")
         if "visual" in wanted and visual.enabled:
-            used.append("visual")
-            hits += self._visual_hits(request.text, video_ids)
+            asks["visual"] = functools.partial(self._visual_hits, request.text, video_ids)
         if "screen" in wanted and parsed.terms:
-            used.append("screen")
-            hits += self._screen_hits(parsed, video_ids, fused=request.mode != "screen")
-        moments = self._moments(hits, parsed)
+            asks["screen"] = functools.partial(self._screen_hits, parsed, video_ids, fused=request.mode != "screen")
+        used = list(asks)
+        hits = self._ask_channels(list(asks.values()))
+        moments = self._moments(self._searchable(hits), parsed)
         if constraints is not None:
             moments = [m for m in moments if all(_overlaps_any(m, c.get(m.video_id, ())) for c in constraints)]
         page = moments[request.offset:request.offset + request.k]
         self._decorate(page, parsed)
         return SearchResult(page, len(moments), used, notices)
 
+    def _ask_channels(self, asks: list) -> list[Hit]:
+        """Every channel at once: encoders, FAISS and SQLite each let go of the GIL while they work, so
+        one query uses all cores; the first channel runs on the caller's thread."""
+        if not asks:
+            return []
+        waiting = [self._channel_pool.submit(ask) for ask in asks[1:]]
+        hits = asks[0]()
+        for future in waiting:
+            hits += future.result()
+        return hits
+
     def search_by_vector(self, vector: np.ndarray, k: int, exclude_keyframe: int | None = None) -> SearchResult:
         """Query by example: moments whose keyframes look like `vector` (a CLIP image vector)."""
         index = self.channel_index("keyframe")
         found = [(i, score) for i, score in (index.search(vector, CANDIDATES) if index else [])
                  if i != exclude_keyframe]
-        moments = self._moments(self._keyframe_hits(found), parse(""))
+        moments = self._moments(self._searchable(self._keyframe_hits(found)), parse(""))
         page = moments[:k]
         self._decorate(page, parse(""))
         return SearchResult(page, len(moments), ["visual"], [])
@@ -281,28 +306,15 @@ class SearchEngine:
         with self.catalog.session() as s:
             return list(s.scalars(q))
 
-    def _segment_rows(self, ids: list[int]) -> dict:
-        """id -> (id, video_id, start, end, text) of searchable segments; plain rows, no ORM objects."""
-        if not ids:
-            return {}
-        with self.catalog.session() as s:
-            # primary-key lookups only: joined to videos, SQLite's planner scans a million rows
-            rows = s.execute(select(TranscriptSegment.id, TranscriptSegment.video_id, TranscriptSegment.start,
-                                    TranscriptSegment.end, TranscriptSegment.text)
-                             .where(TranscriptSegment.id.in_(ids))).all()
-            live = _indexed_videos(s, {r.video_id for r in rows})
-            return {r.id: r for r in rows if r.video_id in live}
-
     def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
         index = self.channel_index("segment")
         found = index.search(self._encode_query("transcript", text), CANDIDATES, video_ids)
-        rows = self._segment_rows([i for i, _ in found])
+        places = index.locate([i for i, _ in found])
         hits = []
         for owner_id, score in found:
-            row = rows.get(owner_id)
-            if row is not None:
-                hits.append(Hit("transcript", len(hits) + 1, score, row.video_id, row.start, row.end,
-                                segment_id=row.id))
+            if owner_id in places:
+                video_id, start, end, _ = places[owner_id]
+                hits.append(Hit("transcript", len(hits) + 1, score, video_id, start, end, segment_id=owner_id))
         return hits
 
     def _keyword_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
@@ -321,18 +333,14 @@ class SearchEngine:
                                         match_all=len(terms) == 1)
             else:
                 found = search_keywords(s, parsed, CANDIDATES, video_ids)
-        rows = self._segment_rows([h.row_id for h in found])
         hits = []
         for h in found:
-            row = rows.get(h.row_id)
-            if row is None:
-                continue
-            spoken = row.text.split()
-            covered = sum(any(word_matches(w, [t]) for w in spoken) for t in terms) / len(terms)
+            covered = coverage(h.text, terms)
             if fused and covered < MIN_KEYWORD_COVERAGE:
                 continue
-            hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, row.video_id, row.start, row.end,
-                            segment_id=row.id, weight=covered ** 2 if fused else 1.0))
+            start, end = h.place
+            hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, h.video_id, start, end,
+                            segment_id=h.row_id, weight=covered ** 2 if fused else 1.0))
         return hits
 
     def _screen_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
@@ -341,16 +349,14 @@ class SearchEngine:
         with self.catalog.session() as s:
             found = search_keywords(s, parsed, CANDIDATES, video_ids, table="screen_texts",
                                     match_all=None if not fused else len(terms) == 1)
-            rows = {r.id: r for r in s.execute(select(ScreenText.id, ScreenText.keyframe_id, ScreenText.text)
-                                                .where(ScreenText.id.in_([h.row_id for h in found])))}
         scored, texts = [], {}
         for h in found:
-            row = rows[h.row_id]
-            covered = sum(any(word_matches(w, [t]) for w in row.text.split()) for t in terms) / len(terms)
+            covered = coverage(h.text, terms)
             if fused and covered < MIN_KEYWORD_COVERAGE:
                 continue
-            scored.append((row.keyframe_id, 1.0 / h.rank))
-            texts[row.keyframe_id] = row.text
+            keyframe_id = h.place[0]
+            scored.append((keyframe_id, 1.0 / h.rank))
+            texts[keyframe_id] = h.text
         hits = self._keyframe_hits(scored, channel="screen")
         for hit in hits:
             hit.text = texts[hit.keyframe_id]
@@ -363,28 +369,34 @@ class SearchEngine:
         return self._keyframe_hits(index.search(self._encode_query("visual", text), CANDIDATES, video_ids))
 
     def _keyframe_hits(self, found: list[tuple[int, float]], channel: str = "visual") -> list[Hit]:
+        """A keyframe hit stands for the part of its shot around it."""
         ids = [i for i, _ in found]
         if not ids:
             return []
-        with self.catalog.session() as s:
-            frames = [f for f in s.scalars(select(Keyframe).where(Keyframe.id.in_(ids)))]
-            live = _indexed_videos(s, {f.video_id for f in frames})
-            frames = [f for f in frames if f.video_id in live]
-            wanted = {(f.video_id, f.shot_index) for f in frames}
-            shots = {(sh.video_id, sh.index): sh for sh in s.execute(
-                select(Shot.video_id, Shot.index, Shot.start, Shot.end).where(Shot.video_id.in_(live)))
-                if (sh.video_id, sh.index) in wanted}
-            rows = {f.id: (f, shots[(f.video_id, f.shot_index)]) for f in frames
-                    if (f.video_id, f.shot_index) in shots}
+        # on-screen text is searchable without CLIP, when there is no keyframe index to ask
+        index = self.channel_index("keyframe") if self.visual_availability().enabled else None
+        places = index.locate(ids) if index is not None else locate_in_catalog(self.catalog, "keyframe", ids)
         hits = []
         for owner_id, score in found:
-            if owner_id not in rows:
+            if owner_id not in places:
                 continue
-            frame, shot = rows[owner_id]
-            start = max(shot.start, frame.time - KEYFRAME_SPAN / 2)
-            end = min(shot.end, max(frame.time + KEYFRAME_SPAN / 2, start + 0.5))
-            hits.append(Hit(channel, len(hits) + 1, score, frame.video_id, start, end, keyframe_id=frame.id))
+            video_id, shot_start, shot_end, time = places[owner_id]
+            start = max(shot_start, time - KEYFRAME_SPAN / 2)
+            end = min(shot_end, max(time + KEYFRAME_SPAN / 2, start + 0.5))
+            hits.append(Hit(channel, len(hits) + 1, score, video_id, start, end, keyframe_id=owner_id))
         return hits
+
+    def _searchable(self, hits: list[Hit]) -> list[Hit]:
+        """The hits in videos that are searchable now (not being re-indexed, failed or removed since
+        the index last synced), ranked again within each channel without the others."""
+        with self.catalog.session() as s:
+            live = _indexed_videos(s, {h.video_id for h in hits})
+        kept = [h for h in hits if h.video_id in live]
+        if len(kept) < len(hits):
+            ranks: dict[str, int] = {}
+            for h in kept:
+                ranks[h.channel] = h.rank = ranks.get(h.channel, 0) + 1
+        return kept
 
     # -- fusion -------------------------------------------------------------------------------------
 
@@ -435,19 +447,21 @@ class SearchEngine:
         Reads only the rows around each moment: a page of hits in two-hour videos stays cheap."""
         if not moments:
             return
-        segments: list[TranscriptSegment] = []
-        frames: list[Keyframe] = []
+        segment = TranscriptSegment
+        # one small indexed query per moment, all in one statement: with an OR of them instead,
+        # SQLite sometimes answers by a full scan
+        segments_inside = union_all(*(
+            select(segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.words).where(
+                segment.video_id == m.video_id, segment.end > m.start, segment.start < m.end) for m in moments))
+        frames_near = union_all(*(
+            select(Keyframe.id, Keyframe.video_id, Keyframe.time).where(
+                Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
+                Keyframe.time <= m.end) for m in moments))
         with self.catalog.session() as s:
             titles = dict(s.execute(select(Video.id, Video.title)
                                     .where(Video.id.in_({m.video_id for m in moments}))).all())
-            # one small indexed query per moment: an OR of them all, SQLite sometimes answers by a full scan
-            for m in moments:
-                segments += s.scalars(select(TranscriptSegment).where(
-                    TranscriptSegment.video_id == m.video_id, TranscriptSegment.end > m.start,
-                    TranscriptSegment.start < m.end)).all()
-                frames += s.scalars(select(Keyframe).where(
-                    Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
-                    Keyframe.time <= m.end)).all()
+            segments = s.execute(segments_inside).all()
+            frames = s.execute(frames_near).all()
         for m in moments:
             m.title = titles.get(m.video_id, "")
             inside = [seg for seg in segments if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end]
@@ -485,7 +499,7 @@ def _indexed_videos(session, video_ids: set[int]) -> set[int]:
     return set(session.scalars(select(Video.id).where(Video.id.in_(video_ids), Video.status == VideoStatus.INDEXED)))
 
 
-def _snippet(segment: TranscriptSegment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
+def _snippet(segment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
     """The segment's words, with character ranges of those that match the query's content words."""
     return _highlight([w[0].strip() for w in segment.words] or segment.text.split(), parsed)
 

@@ -11,6 +11,8 @@ from .query import ParsedQuery, fts5_expression, tsquery_expression
 
 # searchable table -> its FTS5 table (SQLite); on PostgreSQL each table has a `search_vector` column
 FULL_TEXT_TABLES = {"transcript_segments": "segments_fts", "screen_texts": "screen_texts_fts"}
+# what a hit carries besides its id, video and text: where it is (a segment's time, a text's keyframe)
+PLACE_COLUMNS = {"transcript_segments": ('start', '"end"'), "screen_texts": ("keyframe_id",)}
 
 
 @dataclass
@@ -18,6 +20,8 @@ class KeywordHit:
     row_id: int  # in the table searched
     video_id: int
     rank: int
+    text: str = ""
+    place: tuple = ()  # PLACE_COLUMNS of the row: (start, end) of a segment, (keyframe_id,) of screen text
 
 
 def search_keywords(session, parsed: ParsedQuery, limit: int, video_ids: list[int] | None = None,
@@ -37,6 +41,8 @@ def search_keywords(session, parsed: ParsedQuery, limit: int, video_ids: list[in
 
 def _run(session, table: str, terms, any_term: bool, limit: int, video_ids) -> list[KeywordHit]:
     fts = FULL_TEXT_TABLES[table]
+    # the row's own columns come with the match: no second query for them
+    columns = ", ".join(f"s.{c}" for c in ("id", "video_id", "text") + PLACE_COLUMNS[table])
     dialect = session.get_bind().dialect.name
     params: dict = {"limit": limit}
     video_filter = ""
@@ -47,12 +53,16 @@ def _run(session, table: str, terms, any_term: bool, limit: int, video_ids) -> l
         params.update({f"v{i}": v for i, v in enumerate(video_ids)})
     if dialect == "sqlite":
         params["q"] = fts5_expression(terms, any_term)
-        sql = (f"SELECT s.id, s.video_id FROM {fts} f JOIN {table} s ON s.id = f.rowid "
-               f"WHERE {fts} MATCH :q{video_filter} ORDER BY bm25({fts}), s.id LIMIT :limit")
+        if video_filter:
+            sql = (f"SELECT {columns} FROM {fts} f JOIN {table} s ON s.id = f.rowid "
+                   f"WHERE {fts} MATCH :q{video_filter} ORDER BY bm25({fts}), s.id LIMIT :limit")
+        else:  # rank in the full-text index alone, then read just the rows kept (a common word matches 100k)
+            sql = (f"SELECT {columns} FROM (SELECT rowid, bm25({fts}) AS score FROM {fts} WHERE {fts} MATCH :q "
+                   f"ORDER BY score, rowid LIMIT :limit) f JOIN {table} s ON s.id = f.rowid ORDER BY f.score, s.id")
     else:
         params["q"] = tsquery_expression(terms, any_term)
-        sql = (f"SELECT s.id, s.video_id FROM {table} s, to_tsquery('simple', :q) q "
+        sql = (f"SELECT {columns} FROM {table} s, to_tsquery('simple', :q) q "
                f"WHERE s.search_vector @@ q{video_filter} "
                "ORDER BY ts_rank_cd(s.search_vector, q) DESC, s.id LIMIT :limit")
     rows = session.execute(text(sql), params).all()
-    return [KeywordHit(row_id=r[0], video_id=r[1], rank=i + 1) for i, r in enumerate(rows)]
+    return [KeywordHit(row_id=r[0], video_id=r[1], rank=i + 1, text=r[2], place=tuple(r[3:])) for i, r in enumerate(rows)]

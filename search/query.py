@@ -76,6 +76,21 @@ def word_matches(word: str, terms: list[Term]) -> bool:
     return False
 
 
+def coverage(text: str, terms: list[Term]) -> float:
+    """The share of `terms` that some word of `text` matches, as word_matches decides; each word is
+    normalised once (a keyword channel scores 200 hits a query this way)."""
+    if not terms:
+        return 0.0
+    words = {w if w.isalnum() else "".join(_WORD.findall(w)) for w in text.lower().split()}
+    covered = 0
+    for term in terms:
+        last = term.words[-1]
+        if not words.isdisjoint(term.words) or not words.isdisjoint(term.alternatives) or \
+                (term.prefix and any(w.startswith(last) for w in words)):
+            covered += 1
+    return covered / len(terms)
+
+
 def fts5_expression(terms: list[Term], any_term: bool = False) -> str:
     parts = []
     for term in terms:

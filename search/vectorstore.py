@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from dataclasses import dataclass
+
 import numpy as np
 from sqlalchemy import func, select
 
-from .catalog import Catalog, CatalogChange, Embedding
+from .catalog import Catalog, CatalogChange, Embedding, Keyframe, Shot, TranscriptSegment
 from .vectors import VectorIndex, VectorIndexUnreadable
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class ChannelIndex:
         self._lock = threading.RLock()
         self._index: VectorIndex | None = None
         self._owners_by_video: dict[int, np.ndarray] = {}
+        self._spans = Spans.empty()
         self._synced_change = 0
         self._last_save = 0.0
         self.rebuilt_reason: str | None = None
@@ -63,9 +66,15 @@ class ChannelIndex:
                     raise VectorIndexUnreadable(f"dimension {index.dim}, need {self.dim}")
                 with np.load(self.videos_path) as saved:
                     videos, offsets, owners = saved["videos"], saved["offsets"], saved["owners"]
+                    spans = Spans(*(saved[f"span_{name}"] for name in Spans.FIELDS)) \
+                        if "span_ids" in saved else None
                 if offsets[-1] != index.size or len(owners) != index.size:
                     raise VectorIndexUnreadable("video map does not match the index")
                 self._owners_by_video = {int(v): owners[offsets[i]:offsets[i + 1]] for i, v in enumerate(videos)}
+                if spans is None:  # written before spans were kept: read them, keep the vectors
+                    with self.catalog.session() as s:
+                        spans = Spans.from_rows(span_rows(s, self.channel))
+                self._spans = spans
                 index.vector_source = self._catalog_vectors  # re-trains read exact floats, not 8-bit codes
                 index.query_source = self.tuning_queries
                 self._index, self._synced_change = index, int(meta.get("synced_change", 0))
@@ -90,6 +99,8 @@ class ChannelIndex:
                 index.rebuild(lambda: (ids, vectors))
             self._index = index
             self._owners_by_video = _group_by_video(ids, videos)
+            with self.catalog.session() as s:
+                self._spans = Spans.from_rows(span_rows(s, self.channel))
             self._synced_change = latest
             self.save()
             log.info("built %s index: %d vectors in %.1f s (%s)", self.channel, len(ids),
@@ -131,6 +142,8 @@ class ChannelIndex:
         if len(ids):
             self._index.add(ids, vectors)
             self._owners_by_video.update(_group_by_video(ids, videos))
+        with self.catalog.session() as s:
+            self._spans = self._spans.replaced(changed, Spans.from_rows(span_rows(s, self.channel, video_ids=changed)))
         self._synced_change = latest
         if self._index.size < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
             self.save()
@@ -189,7 +202,8 @@ class ChannelIndex:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    np.savez(f, videos=videos, offsets=offsets, owners=owners)
+                    spans = {f"span_{name}": getattr(self._spans, name) for name in Spans.FIELDS}
+                    np.savez(f, videos=videos, offsets=offsets, owners=owners, **spans)
                 os.replace(tmp, self.videos_path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -205,6 +219,17 @@ class ChannelIndex:
     @property
     def kind(self) -> str:
         return self._index.kind if self._index else "none"
+
+    def locate(self, owner_ids: list[int]) -> dict[int, tuple[int, float, float, float]]:
+        """owner id -> (video id, start, end, at) for hits: from memory, from SQL for any not there."""
+        found = self._spans.locate(owner_ids)
+        missing = [i for i in owner_ids if i not in found]
+        if missing:
+            found.update(locate_in_catalog(self.catalog, self.channel, missing))
+        return found
+
+    def owners_of(self, video_id: int) -> np.ndarray:
+        return self._owners_by_video.get(video_id, np.zeros(0, np.int64))
 
     def allowed_ids(self, video_ids) -> np.ndarray:
         groups = [self._owners_by_video[v] for v in video_ids if v in self._owners_by_video]
@@ -223,6 +248,77 @@ class ChannelIndex:
                 return []
         scores, ids = index.search(query.reshape(1, -1).astype(np.float32), k, allowed=allowed)
         return [(int(i), float(sc)) for i, sc in zip(ids[0], scores[0]) if i >= 0]
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Where each owner of a vector lies in its video, by owner id: a segment's bounds (`at` is its
+    start), or a keyframe's shot bounds and its time (`at`). Kept beside the index so that turning
+    hits into moments reads no SQL; replaced whole on a change, so a search sees one consistent copy."""
+
+    ids: np.ndarray     # int64, ascending
+    video: np.ndarray   # int64
+    start: np.ndarray   # float64
+    end: np.ndarray     # float64
+    at: np.ndarray      # float64
+
+    FIELDS = ("ids", "video", "start", "end", "at")
+
+    @classmethod
+    def empty(cls) -> "Spans":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), *(np.zeros(0, np.float64) for _ in range(3)))
+
+    @classmethod
+    def from_rows(cls, rows) -> "Spans":
+        """rows: (owner id, video id, start, end, at) tuples, in any order."""
+        if not rows:
+            return cls.empty()
+        ids, video, start, end, at = (np.asarray(column) for column in zip(*rows))
+        order = np.argsort(ids, kind="stable")
+        return cls(ids[order].astype(np.int64), video[order].astype(np.int64), *(
+            a[order].astype(np.float64) for a in (start, end, at)))
+
+    def replaced(self, video_ids, fresh: "Spans") -> "Spans":
+        """These videos' spans swapped for `fresh` (those of the videos that still exist)."""
+        keep = ~np.isin(self.video, np.asarray(list(video_ids), np.int64))
+        merged = [np.concatenate([getattr(self, name)[keep], getattr(fresh, name)]) for name in self.FIELDS]
+        order = np.argsort(merged[0], kind="stable")
+        return Spans(*(column[order] for column in merged))
+
+    def locate(self, owner_ids: list[int]) -> dict[int, tuple[int, float, float, float]]:
+        if not len(self.ids) or not owner_ids:
+            return {}
+        wanted = np.asarray(owner_ids, np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        hit = self.ids[pos] == wanted
+        pos = pos[hit]
+        return dict(zip(wanted[hit].tolist(), zip(self.video[pos].tolist(), self.start[pos].tolist(),
+                                                  self.end[pos].tolist(), self.at[pos].tolist())))
+
+
+def span_rows(session, channel: str, video_ids: list[int] | None = None, owner_ids: list[int] | None = None):
+    """(owner id, video id, start, end, at) of a channel's owners: all, or of some videos, or some owners."""
+    if channel == "segment":
+        query = select(TranscriptSegment.id, TranscriptSegment.video_id, TranscriptSegment.start,
+                       TranscriptSegment.end, TranscriptSegment.start)
+        owner, video = TranscriptSegment.id, TranscriptSegment.video_id
+    else:  # a keyframe stands for its shot around its time; one without a shot row is not searchable
+        query = select(Keyframe.id, Keyframe.video_id, Shot.start, Shot.end, Keyframe.time).join(
+            Shot, (Shot.video_id == Keyframe.video_id) & (Shot.index == Keyframe.shot_index))
+        owner, video = Keyframe.id, Keyframe.video_id
+    if video_ids is None and owner_ids is None:
+        return [tuple(row) for row in session.execute(query.execution_options(yield_per=50_000))]
+    column, values = (video, video_ids) if owner_ids is None else (owner, owner_ids)
+    rows = []
+    for i in range(0, len(values), 500):
+        rows += [tuple(row) for row in session.execute(query.where(column.in_(values[i:i + 500])))]
+    return rows
+
+
+def locate_in_catalog(catalog: Catalog, channel: str, owner_ids: list[int]) -> dict[int, tuple[int, float, float, float]]:
+    """ChannelIndex.locate for a channel with no index in memory (on-screen text without CLIP)."""
+    with catalog.session() as s:
+        return {row[0]: tuple(row[1:]) for row in span_rows(s, channel, owner_ids=owner_ids)}
 
 
 def _group_by_video(ids: np.ndarray, videos: np.ndarray) -> dict[int, np.ndarray]:

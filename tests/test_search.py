@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -137,6 +138,45 @@ def test_removed_video_disappears_from_results_at_once(search_library, tmp_path)
     removed = run_cli(["index", "remove", str(cat)], own)  # another process, as an admin would
     assert removed.returncode == 0, removed.stderr
     assert cat not in [m["video_id"] for m in _search(client, q="a tabby cat sleeping in the sun")["moments"]]
+    catalog.dispose()
+
+
+def test_hits_are_placed_from_memory_that_follows_additions_removals_and_restarts(search_library, tmp_path,
+                                                                                monkeypatch):
+    """Where each vector's segment or keyframe lies is kept beside the index, so turning hits into
+    moments reads no SQL: it must follow videos added and removed by another process, and a restart."""
+    import search.vectorstore as vectorstore
+    from search.engine import SearchEngine, SearchRequest
+
+    _, videos, _ = search_library
+    own = make_settings(tmp_path / "data", clip_model="test-tiny-random")
+    upgrade(own.catalog_url)
+    catalog = Catalog(own.catalog_url)
+    indexer = Indexer(own, catalog)
+    cat = indexer.index_path(videos["Our cat Chelsea"].path).video_id
+    engine = SearchEngine(own, catalog)
+    engine.warm()
+    monkeypatch.setattr(vectorstore, "locate_in_catalog", lambda *a: pytest.fail("placed a hit from SQL"))
+
+    dough = indexer.index_path(videos["Kneading dough for bread"].path).video_id
+    said = _utterance(videos, "Kneading dough for bread", "")
+    top = engine.search(SearchRequest(text=said.text, k=3)).moments[0]
+    assert top.video_id == dough and top.start <= said.start + 1.0 and top.end >= said.end - 1.0
+
+    assert run_cli(["index", "remove", str(cat)], own).returncode == 0
+    assert cat not in {m.video_id for m in engine.search(SearchRequest(text="a tabby cat", k=10)).moments}
+
+    def from_sql(channel):
+        with catalog.session() as s:
+            return vectorstore.Spans.from_rows(vectorstore.span_rows(s, channel))
+
+    for channel in ("segment", "keyframe"):
+        index = engine.channel_index(channel)
+        assert cat not in set(index._spans.video.tolist())
+        assert set(index._spans.ids.tolist()) == set(from_sql(channel).ids.tolist()) > set()
+        restarted = SearchEngine(own, catalog).channel_index(channel)  # from the saved files
+        for name in vectorstore.Spans.FIELDS:
+            assert np.array_equal(getattr(restarted._spans, name), getattr(from_sql(channel), name)), name
     catalog.dispose()
 
 
