@@ -91,6 +91,8 @@ class ChannelIndex:
         with self._lock:
             started = time.perf_counter()
             latest = self._latest_change()
+            with self.catalog.session() as s:  # read before the vectors: a million rows of Python tuples
+                spans = Spans.from_rows(span_rows(s, self.channel))
             ids, videos, vectors = self._load_vectors(None)
             index = VectorIndex(self.dim)
             index.vector_source = self._catalog_vectors
@@ -99,8 +101,7 @@ class ChannelIndex:
                 index.rebuild(lambda: (ids, vectors))
             self._index = index
             self._owners_by_video = _group_by_video(ids, videos)
-            with self.catalog.session() as s:
-                self._spans = Spans.from_rows(span_rows(s, self.channel))
+            self._spans = spans
             self._synced_change = latest
             self.save()
             log.info("built %s index: %d vectors in %.1f s (%s)", self.channel, len(ids),
