@@ -461,8 +461,8 @@ class Floor:
         self.indexes = indexes
         # the encoders the engine uses for queries (ONNX Runtime), and the PyTorch models they come from,
         # timed on the same query as a reference (not part of the floor)
-        self.text_model = models.load_query_encoder(text_model, "text", QUERY_ENCODER_DIR)
-        self.clip_model = models.load_query_encoder(clip_model, "clip", QUERY_ENCODER_DIR)
+        self.text_model = models.load_query_encoder("text", text_model.name, QUERY_ENCODER_DIR, "cpu")
+        self.clip_model = models.load_query_encoder("clip", clip_model.name, QUERY_ENCODER_DIR, "cpu")
         self.torch_models = {"torch_minilm": lambda q: text_model.encode([q]),
                              "torch_clip": lambda q: clip_model.encode_texts([q])}
         self.ms: dict[str, list[float]] = defaultdict(list)

@@ -17,7 +17,12 @@ _lock = threading.Lock()
 _loaded: dict[tuple, object] = {}
 
 
-def _once(key: tuple, build):
+def _once(key: tuple, build, keep: bool = True):
+    """One model per key per process; keep=False: the loaded one, else a private one freed after use."""
+    if not keep:
+        with _lock:
+            model = _loaded.get(key)
+        return model if model is not None else build()
     with _lock:
         if key not in _loaded:
             _loaded[key] = build()
@@ -38,13 +43,14 @@ def load_speech(name: str, models_dir: Path, device: str = "auto"):
     return _once(("speech", name, str(models_dir), dev), build)
 
 
-def load_text(name: str, device: str = "auto"):
+def load_text(name: str, device: str = "auto", keep: bool = True):
     from .text import TextEmbedder
 
     spec = get_spec("text", name)
     dev = choose_device(device)
     return _once(("text", name, dev), lambda: TextEmbedder(str(text_model_dir(spec)), dev, spec.name,
-                                                           f"{spec.name}@{package_version(spec.params['package'])}"))
+                                                           f"{spec.name}@{package_version(spec.params['package'])}"),
+                 keep)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def clip_availability(name: str, models_dir: Path) -> ClipAvailability:
     return ClipAvailability(True, name, f"visual search on ({name})")
 
 
-def load_clip(name: str, models_dir: Path, device: str = "auto"):
+def load_clip(name: str, models_dir: Path, device: str = "auto", keep: bool = True):
     """The CLIP model, or None when its weights are absent (the visual channel is then off)."""
     from .clip import ClipModel
 
@@ -77,20 +83,48 @@ def load_clip(name: str, models_dir: Path, device: str = "auto"):
     dev = choose_device(device)
     if spec.source == "test":
         return _once(("clip", name, dev), lambda: ClipModel(spec.params["arch"], None, dev, spec.name,
-                                                           f"{spec.name}@seed{spec.params['seed']}", spec.params["seed"]))
+                                                           f"{spec.name}@seed{spec.params['seed']}", spec.params["seed"]),
+                     keep)
     weights = clip_weights_file(spec, models_dir)
     if weights is None:
         return None
     return _once(("clip", name, str(weights), dev),
                  lambda: ClipModel(spec.params["arch"], str(weights), dev, spec.name,
-                                   f"{spec.name}@{file_digest(weights)[:12]}"))
+                                   f"{spec.name}@{file_digest(weights)[:12]}"), keep)
 
 
-def load_query_encoder(model, kind: str, models_dir: Path, export: bool = True):
-    """A fast encoder for single search queries with `model`'s text tower (see query_encoder.py)."""
-    from .query_encoder import query_encoder as build
+def load_query_encoder(kind: str, name: str, models_dir: Path, device: str = "auto", export: bool = True):
+    """The encoder for single search queries with the text model (kind "text") or CLIP's text tower
+    ("clip") named `name`: ONNX Runtime on a CPU, without loading the PyTorch weights once a graph was
+    exported (see query_encoder.py); the PyTorch model on a GPU. None when CLIP has no weights."""
+    from . import query_encoder as qe
 
-    return build(model, kind, models_dir, export)
+    dev = choose_device(device)
+    spec = get_spec(kind, name)
+    # keep=False for an export: a server that then encodes with the graph need not hold the weights
+    if kind == "text":
+        def load(keep: bool = True):
+            return load_text(name, dev, keep)
+        version = f"{spec.name}@{package_version(spec.params['package'])}"
+    else:
+        def load(keep: bool = True):
+            return load_clip(name, models_dir, dev, keep)
+        version = clip_version(name, models_dir)
+        if version is None:
+            return None
+    if dev != "cpu":
+        return qe.TorchQueryEncoder(load(), kind)
+    tokenize = qe.text_tokenizer(text_model_dir(spec)) if kind == "text" else qe.clip_tokenizer(spec.params["arch"])
+    return qe.query_encoder(kind, version, models_dir, tokenize, load, export)
+
+
+def clip_version(name: str, models_dir: Path) -> str | None:
+    """What the CLIP model `name` writes beside its vectors, without loading it; None without weights."""
+    spec = get_spec("clip", name)
+    if spec.source == "test":
+        return f"{spec.name}@seed{spec.params['seed']}"
+    weights = clip_weights_file(spec, models_dir)
+    return None if weights is None else f"{spec.name}@{file_digest(weights)[:12]}"
 
 
 def model_versions(speech: str, text: str, clip: str, models_dir: Path) -> dict[str, str]:
@@ -99,11 +133,7 @@ def model_versions(speech: str, text: str, clip: str, models_dir: Path) -> dict[
         "speech": f"{speech}@{package_version(get_spec('speech', speech).params['parts'][0])}",
         "text": f"{text}@{package_version(get_spec('text', text).params['package'])}",
     }
-    spec = get_spec("clip", clip)
-    if spec.source == "test":
-        versions["clip"] = f"{spec.name}@seed{spec.params['seed']}"
-    else:
-        weights = clip_weights_file(spec, models_dir)
-        if weights is not None:
-            versions["clip"] = f"{spec.name}@{file_digest(weights)[:12]}"
+    version = clip_version(clip, models_dir)
+    if version is not None:
+        versions["clip"] = version
     return versions

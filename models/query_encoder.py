@@ -5,10 +5,11 @@ is large next to a 10-token forward pass, and its OpenMP threads spin while they
 machine (other requests, an indexer) they burn the cores they compete for. The same graph in ONNX
 Runtime, with spinning off, costs a fraction of the CPU (bench/search_latency.py prints both).
 
-Same weights, float32: every export is checked against PyTorch on a few texts when it is loaded,
-and a graph that does not agree (cosine below MIN_AGREEMENT), cannot be exported or cannot be
-loaded is not used: the PyTorch model encodes instead, and a warning says why. The ONNX files are
-a cache under the models folder, named by the model version and EXPORT_FORMAT.
+Same weights, float32. At export, PyTorch's vectors for a few probe texts are saved beside the
+graph; every load encodes them again and compares (cosine below MIN_AGREEMENT: not used). So a
+server with a saved graph never loads the PyTorch weights (CLIP ViT-B-32's are 600 MB); it loads
+them only to export, or to encode when the graph cannot be made or does not agree, with a warning
+saying why. The files are a cache under the models folder, named by model version and EXPORT_FORMAT.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class TorchQueryEncoder:
 
     def __init__(self, model, kind: str):
         self._encode = model.encode if kind == "text" else model.encode_texts
+        self.version = model.version
+        self.dim = int(model.dim or self.encode(["x"]).shape[1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self._encode(list(texts))
@@ -54,7 +57,7 @@ class TorchQueryEncoder:
 class OnnxQueryEncoder:
     runtime = "onnxruntime"
 
-    def __init__(self, path: Path, tokenize):
+    def __init__(self, path: Path, tokenize, version: str):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -65,6 +68,8 @@ class OnnxQueryEncoder:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
         self._tokenize = tokenize
+        self.version = version
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         feed = self._tokenize(list(texts))
@@ -72,62 +77,75 @@ class OnnxQueryEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def query_encoder(model, kind: str, folder: Path, export: bool = True):
-    """The fastest faithful encoder for single queries: `kind` is "text" (a TextEmbedder) or "clip"
-    (a ClipModel's text tower). export=False uses an ONNX file only when one was made before (a
-    one-shot command would spend longer exporting than encoding)."""
-    if getattr(model, "device", "cpu") != "cpu":
-        return TorchQueryEncoder(model, kind)
-    key = (kind, model.version)
+def query_encoder(kind: str, version: str, folder: Path, tokenize, load_model, export: bool = True):
+    """The fastest faithful encoder for single queries. kind: "text" (a TextEmbedder) or "clip" (a
+    ClipModel's text tower); `version` names the weights; `tokenize(texts)` gives the graph's numpy
+    inputs; `load_model(keep)` loads the PyTorch model, only when it is needed. export=False uses a graph
+    only when one was made before (a one-shot command would spend longer exporting than encoding)."""
+    key = (kind, version)
     with _lock:
         if key in _sessions:
             return _sessions[key]
-        path = folder / "onnx" / f"{_slug(model.version)}.{kind}.v{EXPORT_FORMAT}.onnx"
-        if not path.is_file() and not export:
-            return TorchQueryEncoder(model, kind)
-        try:
-            encoder = _open_checked(model, kind, path)
-        except Exception as exc:  # any failure leaves the PyTorch model, which is always right
-            log.warning("query encoding for %s stays on PyTorch: %s", model.version, exc)
-            return TorchQueryEncoder(model, kind)
+        path = folder / "onnx" / f"{_slug(version)}.{kind}.v{EXPORT_FORMAT}.onnx"
+        probes = path.with_name(path.name + ".probes.npy")
+        encoder = None
+        if path.is_file() and probes.is_file():
+            try:
+                encoder = _open_checked(path, tokenize, version, np.load(probes))
+            except Exception as exc:  # a truncated or foreign file
+                log.warning("query encoder %s is not usable (%s)%s", path, exc, "; exporting it again" if export else "")
+        if encoder is None and export:
+            try:
+                model = load_model(keep=False)
+                reference = TorchQueryEncoder(model, kind).encode(list(PROBE_TEXTS))
+                _export(model, kind, path)
+                _save(probes, reference)
+                encoder = _open_checked(path, tokenize, version, reference)
+            except Exception as exc:  # any failure leaves the PyTorch model, which is always right
+                log.warning("query encoding for %s stays on PyTorch: %s", version, exc)
+        if encoder is None:
+            return TorchQueryEncoder(load_model(), kind)
         _sessions[key] = encoder
         return encoder
 
 
-def _open_checked(model, kind: str, path: Path) -> OnnxQueryEncoder:
-    tokenize = _text_tokenizer(model) if kind == "text" else _clip_tokenizer(model)
-    for attempt in ("saved", "fresh"):
-        if attempt == "fresh" or not path.is_file():
-            _export(model, kind, path)
-        try:
-            encoder = OnnxQueryEncoder(path, tokenize)
-            agreement = _agreement(encoder, TorchQueryEncoder(model, kind))
-        except Exception as exc:  # a truncated or foreign file: export again
-            if attempt == "fresh":
-                raise
-            log.warning("query encoder file %s is unreadable (%s); exporting it again", path, exc)
-            continue
-        if agreement >= MIN_AGREEMENT:
-            return encoder
-        if attempt == "fresh":
-            raise ExportUnsupported(f"the exported graph disagrees with PyTorch (cosine {agreement:.6f})")
-    raise AssertionError("unreachable")
+def _open_checked(path: Path, tokenize, version: str, reference: np.ndarray) -> OnnxQueryEncoder:
+    encoder = OnnxQueryEncoder(path, tokenize, version)
+    vectors = encoder.encode(list(PROBE_TEXTS))
+    if vectors.shape != reference.shape:
+        raise ExportUnsupported(f"the graph gives {vectors.shape} vectors, PyTorch {reference.shape}")
+    agreement = float(np.min(np.sum(vectors * reference, axis=1)))
+    if agreement < MIN_AGREEMENT:
+        raise ExportUnsupported(f"the graph disagrees with PyTorch (cosine {agreement:.6f})")
+    return encoder
 
 
-def _agreement(a, b) -> float:
-    va, vb = a.encode(list(PROBE_TEXTS)), b.encode(list(PROBE_TEXTS))
-    return float(np.min(np.sum(va * vb, axis=1)))
+def _save(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _slug(version: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", version)
 
 
-# -- tokenizers: numpy feeds for the graphs --------------------------------------------------------
+# -- tokenizers: numpy feeds for the graphs, made without the model's weights ---------------------
 
-def _text_tokenizer(model):
-    st = model._model
-    tokenizer, max_length = st[0].tokenizer, st.max_seq_length
+def text_tokenizer(model_dir: Path):
+    """A sentence-transformers folder's tokenizer, truncating where the model does."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    config = Path(model_dir) / "sentence_bert_config.json"
+    max_length = json.loads(config.read_text()).get("max_seq_length", 512) if config.is_file() else 512
 
     def tokenize(texts):
         batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
@@ -135,8 +153,13 @@ def _text_tokenizer(model):
     return tokenize
 
 
-def _clip_tokenizer(model):
-    tokenizer = model._tokenizer
+def clip_tokenizer(arch: str):
+    import open_clip
+
+    from .clip import register_test_configs
+
+    register_test_configs()
+    tokenizer = open_clip.get_tokenizer(arch)
 
     def tokenize(texts):
         tokens = tokenizer(texts).numpy().astype(np.int64)

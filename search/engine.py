@@ -154,9 +154,10 @@ class SearchEngine:
         was exported (warm() exports it; a one-shot command would wait longer for that than it saves)."""
         encoder = self._query_encoders.get(channel)
         if encoder is None or (export and encoder.runtime == "torch"):
-            model = self.text_model() if channel == "transcript" else self.clip_model()
-            encoder = models.load_query_encoder(model, "text" if channel == "transcript" else "clip",
-                                           self.settings.models_dir, export=export)
+            kind, name = ("text", self.settings.text_model) if channel == "transcript" else \
+                ("clip", self.settings.clip_model)
+            encoder = models.load_query_encoder(kind, name, self.settings.models_dir, self.settings.device,
+                                                export=export)
             self._query_encoders[channel] = encoder
         return encoder
 
@@ -178,16 +179,12 @@ class SearchEngine:
             return self._channels[channel]
 
     def _open_channel(self, channel: str) -> ChannelIndex | None:
-        if channel == "segment":
-            model = self.text_model()
-        else:
-            model = self.clip_model()
-            if model is None:
-                return None
-        dim = model.dim or int(model.encode_texts(["x"]).shape[1])
-        encoder = "transcript" if channel == "segment" else "visual"
-        index = ChannelIndex(self.catalog, channel, model.version, dim, self.settings.data_dir / "vectors",
-                             tuning_queries=lambda: self.query_encoder(encoder).encode(tuning_queries()))
+        name = "transcript" if channel == "segment" else "visual"
+        if name == "visual" and not self.visual_availability().enabled:
+            return None
+        encoder = self.query_encoder(name)  # its version and dim, without loading PyTorch when exported
+        index = ChannelIndex(self.catalog, channel, encoder.version, encoder.dim, self.settings.data_dir / "vectors",
+                             tuning_queries=lambda: self.query_encoder(name).encode(tuning_queries()))
         index.open()
         return index
 

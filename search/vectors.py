@@ -210,18 +210,29 @@ def _nlist_for(n: int) -> int:
 
 
 def _normalise(vectors: np.ndarray, *, own: bool = False) -> np.ndarray:
-    """Unit-length float32 rows. Rows already of unit length are used as they are (no copy of the caller's
-    array); otherwise a normalised copy, or the array itself normalised in place when `own`."""
-    x = np.asarray(vectors, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x))             # np.linalg.norm would square a full copy
+    """Unit-length rows, float32 or (as given, for building from a million rows in half the memory)
+    float16. Rows already of unit length are used as they are (no copy of the caller's array);
+    otherwise a normalised copy, or the array itself normalised in place when `own`."""
+    x = np.asarray(vectors)
+    if x.dtype != np.float16:
+        x = np.asarray(x, dtype=np.float32)
+    norms = np.empty(len(x), np.float32)
+    for a in range(0, len(x), _CHUNK):  # np.linalg.norm would square a full copy
+        chunk = np.asarray(x[a:a + _CHUNK], dtype=np.float32)
+        norms[a:a + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
     if not np.all(np.isfinite(norms)) or np.any(norms == 0):
         raise ValueError("vectors must be finite and non-zero")
-    if np.all(np.abs(norms - 1.0) <= 1e-5):
+    # float16 keeps 11 bits: a unit row rounds to a norm within ~1e-3 of 1
+    if np.all(np.abs(norms - 1.0) <= (2e-3 if x.dtype == np.float16 else 1e-5)):
         return np.ascontiguousarray(x)
-    if own and x.flags.c_contiguous and x.flags.writeable:
-        x /= norms[:, None]
-        return x
-    return np.ascontiguousarray(x / norms[:, None], dtype=np.float32)
+    out = x if own and x.flags.c_contiguous and x.flags.writeable else np.empty(x.shape, x.dtype)
+    for a in range(0, len(x), _CHUNK):
+        out[a:a + _CHUNK] = np.asarray(x[a:a + _CHUNK], dtype=np.float32) / norms[a:a + _CHUNK, None]
+    return out
+
+
+def _float32(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def _file_crc(path: Path) -> tuple[int, int]:
@@ -625,7 +636,9 @@ class VectorIndex:
         if ids.ndim != 1 or not (np.issubdtype(ids.dtype, np.integer) or len(ids) == 0):
             raise ValueError("ids must be a 1-d integer array")
         ids = ids.astype(np.int64)
-        x = np.asarray(vectors, dtype=np.float32)
+        x = np.asarray(vectors)
+        if x.dtype != np.float16:  # float16 stays so: see _normalise
+            x = np.asarray(x, dtype=np.float32)
         if len(ids) == 0 and x.size == 0:
             return ids, np.empty((0, self.dim), np.float32)
         if x.ndim != 2 or x.shape != (len(ids), self.dim):
@@ -644,7 +657,7 @@ class VectorIndex:
         """The inverted list of each row (its nearest centroid), as FAISS's own add would choose."""
         lists = np.empty(len(x), np.int64)
         for a in range(0, len(x), _CHUNK):
-            lists[a:a + _CHUNK] = ivf.quantizer.search(x[a:a + _CHUNK], 1)[1][:, 0]
+            lists[a:a + _CHUNK] = ivf.quantizer.search(_float32(x[a:a + _CHUNK]), 1)[1][:, 0]
         return lists
 
     def _add_locked(self, s: _Structure, ids: np.ndarray, x: np.ndarray, lists: np.ndarray | None = None) -> None:
@@ -652,19 +665,19 @@ class VectorIndex:
         if self._gpu_index is not None and s is self._s:
             try:
                 with self._gpu_lock:
-                    self._gpu_index.add_with_ids(x, ids)
+                    self._gpu_index.add_with_ids(_float32(x), ids)
             except Exception:  # noqa: BLE001 -- the copy is only a cache: re-copy on the next search
                 self._gpu_index = None
         if s.is_ivf:
             if lists is None:
                 lists = self._assign(s.index, x)
             for a in range(0, len(ids), _CHUNK):
-                xa = np.ascontiguousarray(x[a:a + _CHUNK])
+                xa = _float32(x[a:a + _CHUNK])
                 ia = np.ascontiguousarray(ids[a:a + _CHUNK])
                 la = np.ascontiguousarray(lists[a:a + _CHUNK])
                 s.index.add_core(len(xa), faiss.swig_ptr(xa), faiss.swig_ptr(ia), faiss.swig_ptr(la))
         else:
-            s.index.add_with_ids(x, ids)
+            s.index.add_with_ids(_float32(x), ids)
         order = np.argsort(ids)
         at = np.searchsorted(s.ids, ids[order])
         s.ids = np.insert(s.ids, at, ids[order])
@@ -736,7 +749,7 @@ class VectorIndex:
                 ids, x = ids[keep], x[keep]
             if upsert is not None:
                 keep = ~np.isin(ids, upsert[0])
-                ids, x = np.concatenate([ids[keep], upsert[0]]), np.concatenate([x[keep], upsert[1]])
+                ids, x = np.concatenate([ids[keep], upsert[0]]), np.concatenate([x[keep], upsert[1].astype(x.dtype)])
         self._install(ids, x, started)
 
     def _install(self, ids: np.ndarray, x: np.ndarray, started: float) -> None:
@@ -755,11 +768,11 @@ class VectorIndex:
         if n <= self.exact_limit:
             index = _empty_flat(self.dim)
             if n:
-                index.add_with_ids(x, ids)
+                index.add_with_ids(_float32(x), ids)
             return _Structure(index, "flat", np.sort(ids), None, None, n, 1.0)
         nlist = _nlist_for(n)
         rng = np.random.default_rng(n)
-        sample = x[np.sort(rng.choice(n, min(n, _TRAIN_PER_LIST * nlist), replace=False))]
+        sample = _float32(x[np.sort(rng.choice(n, min(n, _TRAIN_PER_LIST * nlist), replace=False))])
         quantizer = faiss.IndexFlatIP(self.dim)
         ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                             faiss.METRIC_INNER_PRODUCT, True)
@@ -846,7 +859,7 @@ def _exact_top(q: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     best_s = np.empty((len(q), 0), np.float32)
     best_i = np.empty((len(q), 0), np.int64)
     for a in range(0, len(x), _CHUNK):
-        sc = q @ x[a:a + _CHUNK].T
+        sc = q @ _float32(x[a:a + _CHUNK]).T
         kk = min(k, sc.shape[1])
         part = np.argpartition(-sc, kk - 1, axis=1)[:, :kk]
         best_s = np.concatenate([best_s, np.take_along_axis(sc, part, axis=1)], axis=1)

@@ -105,48 +105,53 @@ QUERIES = ["a cat", "the part where he talks about saving money on groceries", "
            "the moment where the rocket boosters fall back towards the ocean after launch " * 8]
 
 
-@pytest.mark.parametrize("kind", ["text", "clip"])
-def test_query_encoder_runs_on_onnx_runtime_with_the_same_vectors_and_keeps_its_export(tmp_path, monkeypatch, kind):
+@pytest.mark.parametrize("kind,name", [("text", "all-MiniLM-L6-v2"), ("clip", "test-tiny-random")])
+def test_query_encoder_runs_on_onnx_runtime_with_the_same_vectors_and_keeps_its_export(tmp_path, monkeypatch,
+                                                                                       kind, name):
     """Searches encode queries with ONNX Runtime: the vectors are PyTorch's (any length, batched or
-    not), and the exported graph is made once, then read from the models folder."""
+    not); the graph is exported once, and later processes use it without loading PyTorch's weights."""
     from models import query_encoder as qe
 
-    model = models.load_text("all-MiniLM-L6-v2", "cpu") if kind == "text" else \
-        models.load_clip("test-tiny-random", tmp_path, "cpu")
+    model = models.load_text(name, "cpu") if kind == "text" else models.load_clip(name, tmp_path, "cpu")
     reference = model.encode(QUERIES) if kind == "text" else model.encode_texts(QUERIES)
     monkeypatch.setattr(qe, "_sessions", {})
-    assert models.load_query_encoder(model, kind, tmp_path, export=False).runtime == "torch"  # nothing exported yet
+    assert models.load_query_encoder(kind, name, tmp_path, "cpu", export=False).runtime == "torch"  # none yet
 
-    encoder = models.load_query_encoder(model, kind, tmp_path)
-    assert encoder.runtime == "onnxruntime"
+    encoder = models.load_query_encoder(kind, name, tmp_path, "cpu")
+    assert encoder.runtime == "onnxruntime" and encoder.version == model.version
     single = np.concatenate([encoder.encode([q]) for q in QUERIES])
     for vectors in (single, encoder.encode(QUERIES)):
-        assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+        assert vectors.dtype == np.float32 and vectors.shape == reference.shape == (len(QUERIES), encoder.dim)
         assert np.min(np.sum(vectors * reference, axis=1)) > 0.9999
-    [saved] = (tmp_path / "onnx").glob(f"*.{kind}.v*.onnx")
 
-    monkeypatch.setattr(qe, "_sessions", {})  # a new process: the file is used, not exported again
+    monkeypatch.setattr(qe, "_sessions", {})  # a new process: the saved graph, no PyTorch model, no export
     monkeypatch.setattr(qe, "_export", lambda *a: pytest.fail("exported again"))
-    assert models.load_query_encoder(model, kind, tmp_path, export=False).runtime == "onnxruntime"
+    monkeypatch.setattr(models, "load_text", lambda *a: pytest.fail("loaded the PyTorch model"))
+    monkeypatch.setattr(models, "load_clip", lambda *a: pytest.fail("loaded the PyTorch model"))
+    again = models.load_query_encoder(kind, name, tmp_path, "cpu", export=False)
+    assert again.runtime == "onnxruntime" and np.allclose(again.encode(QUERIES), encoder.encode(QUERIES))
 
 
-def test_a_damaged_query_encoder_file_is_exported_again_and_a_bad_graph_is_not_used(tmp_path, monkeypatch, caplog):
+def test_a_damaged_or_disagreeing_query_encoder_graph_is_not_used(tmp_path, monkeypatch, caplog):
     from models import query_encoder as qe
 
     model = models.load_clip("test-tiny-random", tmp_path, "cpu")
     monkeypatch.setattr(qe, "_sessions", {})
-    models.load_query_encoder(model, "clip", tmp_path)
-    [saved] = (tmp_path / "onnx").glob("*.onnx")
-    saved.write_bytes(saved.read_bytes()[:1000])  # truncated, as by a full disk
+    models.load_query_encoder("clip", "test-tiny-random", tmp_path, "cpu")
+    [graph] = (tmp_path / "onnx").glob("*.onnx")
+    [probes] = (tmp_path / "onnx").glob("*.probes.npy")
+
+    graph.write_bytes(graph.read_bytes()[:1000])  # truncated, as by a full disk
     monkeypatch.setattr(qe, "_sessions", {})
-    encoder = models.load_query_encoder(model, "clip", tmp_path)
-    assert encoder.runtime == "onnxruntime" and saved.stat().st_size > 1_000_000
+    encoder = models.load_query_encoder("clip", "test-tiny-random", tmp_path, "cpu")
+    assert encoder.runtime == "onnxruntime" and graph.stat().st_size > 1_000_000
     assert "exporting it again" in caplog.text
 
-    # a graph that disagrees with PyTorch (here: another model's weights under this name) is refused
-    other = models.load_text("all-MiniLM-L6-v2", "cpu")
+    # vectors that do not agree with what PyTorch gave at export: the graph is not trusted
+    np.save(probes, -np.load(probes))
     monkeypatch.setattr(qe, "_sessions", {})
-    monkeypatch.setattr(qe, "_agreement", lambda a, b: 0.5)
-    fallback = models.load_query_encoder(other, "text", tmp_path / "elsewhere")
-    assert fallback.runtime == "torch" and "stays on PyTorch" in caplog.text
-    assert np.allclose(fallback.encode(["a cat"]), other.encode(["a cat"]))
+    fallback = models.load_query_encoder("clip", "test-tiny-random", tmp_path, "cpu", export=False)
+    assert fallback.runtime == "torch" and "disagrees with PyTorch" in caplog.text
+    assert np.allclose(fallback.encode(["a cat"]), model.encode_texts(["a cat"]))
+    monkeypatch.setattr(qe, "_sessions", {})
+    assert models.load_query_encoder("clip", "test-tiny-random", tmp_path, "cpu").runtime == "onnxruntime"

@@ -193,6 +193,23 @@ def test_approximate_recall(large):
     np.testing.assert_allclose(D[:, 0], tD[:, 0], atol=0.02)  # 8-bit scores are close to exact
 
 
+def test_an_approximate_index_built_from_float16_rows_finds_what_the_float32_one_finds(large):
+    """A million-row build reads the rows as float16 (half the memory); the index keeps 8 bits of each
+    value anyway, so its answers match the float32 build's and exact search as well."""
+    ix, ids, x, _, q, _ = large
+    half = VectorIndex(DIM)
+    half.rebuild(lambda: (ids, x.astype(np.float16)))
+    assert half.kind == ix.kind and half.size == ix.size
+    _, got = half.search(q, 10)
+    _, want = ix.search(q, 10)
+    _, truth = exact(q, x, ids, 10)
+    assert recall_at_10(got, truth) >= 0.95
+    assert recall_at_10(got, want) >= 0.95
+    grown = clustered(1000, sample_seed=9).astype(np.float16)  # later rows may come as float16 too
+    half.add(make_ids(1000, seed=11) + 10**9, grown)
+    assert half.size == ix.size + 1000
+
+
 def test_tuning_on_real_queries_keeps_recall_for_queries_unlike_the_data(large):
     """Text queries against image vectors lie outside every cluster of the data. Tuned only on
     queries like the data, the index probes too few lists for them; given a sample of such

@@ -134,7 +134,7 @@ class SimilarToKeyframe(MethodView):
                 abort(404, message=f"no keyframe with id {keyframe}")
             blob = s.scalar(select(Embedding.vector).where(Embedding.owner_kind == "keyframe",
                                                           Embedding.owner_id == keyframe,
-                                                          Embedding.model == eng.clip_model().name))
+                                                          Embedding.model == eng.settings.clip_model))
         if blob is None:
             abort(409, message="this keyframe has no vector from the current visual model; run `index reindex`")
         result = eng.search_by_vector(np.frombuffer(blob, dtype=np.float32), k, exclude_keyframe=keyframe)
