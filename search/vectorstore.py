@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # from the catalog on its next start, so saving is only a matter of start-up time.
 SAVE_EVERY_SECONDS = 60.0
 ALWAYS_SAVE_BELOW = 50_000
+# How long a search waits for another thread's sync before it goes on with the index as it is.
+SEARCH_SYNC_WAIT = 0.5
 
 
 class ChannelIndex:
@@ -116,13 +118,15 @@ class ChannelIndex:
     def sync(self, wait: bool = True) -> int:
         """Apply the catalog's changes since the last sync; returns how many videos were re-synced.
 
-        wait=False: when another thread is syncing already, return at once. A sync that grows the
-        index past a size threshold re-trains it, seconds at 100k vectors; searches meanwhile run
-        on the index as it was (the engine drops hits of videos no longer indexed)."""
+        wait=False: when another thread is syncing already, wait at most SEARCH_SYNC_WAIT for it. A
+        sync of a few new videos takes milliseconds, so a search right after an `index add` shows
+        them; one that grows the index past a size threshold re-trains it, seconds at 100k vectors,
+        and searches meanwhile run on the index as it was (the engine drops hits of videos no longer
+        indexed)."""
         latest = self._latest_change()
         if latest <= self._synced_change:
             return 0
-        if not self._lock.acquire(blocking=wait):
+        if not self._lock.acquire(timeout=-1 if wait else SEARCH_SYNC_WAIT):
             return 0
         try:
             return self._sync_locked(latest)
