@@ -371,7 +371,7 @@ class SearchEngine:
         if not ids:
             return []
         # on-screen text is searchable without CLIP, when there is no keyframe index to ask
-        index = self.channel_index("keyframe") if self.visual_availability().enabled else None
+        index = self._channels.get("keyframe")
         places = index.locate(ids) if index is not None else locate_in_catalog(self.catalog, "keyframe", ids)
         hits = []
         for owner_id, score in found:
