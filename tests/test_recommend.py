@@ -269,6 +269,26 @@ def test_videos_added_or_removed_between_runs_show_after_a_restart(library, monk
     assert loads == []
 
 
+def test_a_new_video_made_by_the_same_models_refreshes_the_table_without_scanning_every_vector(library,
+                                                                                                 monkeypatch):
+    """While indexing goes on, every change refreshes the table; which models it uses is re-counted
+    over all embeddings (seconds at a million) only when a changed video was made by another model."""
+    settings, catalog, ids = library
+    videos = VideoVectors(catalog, settings.data_dir / "vectors")
+    videos.table()
+    scans = []
+    count = VideoVectors._model_versions
+    monkeypatch.setattr(VideoVectors, "_model_versions", lambda self: scans.append(1) or count(self))
+    new = add_video(catalog, "Homemade pizza dough", ["Knead the pizza dough with flour, yeast and warm water."])
+    table = videos.table()
+    assert new in table.row_of and table.has_vector[table.row_of[new]] and scans == []
+    with catalog.session() as s, s.begin():  # one video embedded again by another model, as a re-index starts
+        s.execute(update(Embedding).where(Embedding.video_id == new).values(model_version="v2"))
+        record_change(s, new)
+    table = videos.table()
+    assert scans == [1] and not table.has_vector[table.row_of[new]]  # the old model still has most vectors
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
 def test_a_damaged_video_table_file_is_ignored_and_rebuilt(library, monkeypatch, caplog, damage):
     settings, catalog, _ = library

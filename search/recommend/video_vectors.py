@@ -134,7 +134,11 @@ class VideoVectors:
             synced = table.change if table is not None else self._open(latest)
             # Every write of a video's vectors is a recorded change, so a file saved at the current
             # counter was made with the current models: no scan of every embedding row to check that.
-            versions = self._versions if synced == latest else self._model_versions()
+            changed = self._changed_since(synced, latest) if synced is not None and synced < latest else []
+            if synced == latest or (changed and self._versions_hold(changed)):
+                versions = self._versions
+            else:
+                versions = self._model_versions()
             if synced is None or versions != self._versions:
                 if synced is not None:
                     log.info("rebuilding the recommender's video table: the catalog's models changed from %s to %s",
@@ -144,7 +148,6 @@ class VideoVectors:
                 self._table = self._build(latest)
                 self.save()
             elif synced < latest:
-                changed = self._changed_since(synced, latest)
                 for video_id in changed:
                     self._data.pop(video_id, None)
                 self._data.update(self._load(changed))
@@ -165,6 +168,19 @@ class VideoVectors:
         with self.catalog.session() as s:
             return sorted(set(s.scalars(select(CatalogChange.video_id)
                                         .where(CatalogChange.id > old, CatalogChange.id <= new))))
+
+    def _versions_hold(self, changed: list[int]) -> bool:
+        """Whether the changed videos' vectors were all made by the models the table uses. Then which
+        model most vectors come from has not moved, and `_model_versions`, a scan of every embedding
+        row (seconds at a million), is not needed; a re-index to another model fails this and scans."""
+        with self.catalog.session() as s:
+            for i in range(0, len(changed), 500):
+                rows = s.execute(select(Embedding.owner_kind, Embedding.model_version, Embedding.dim).distinct()
+                                 .where(Embedding.video_id.in_(changed[i:i + 500]))).all()
+                if any(kind in CHANNEL_WEIGHTS and self._versions.get(kind) != (version, dim)
+                       for kind, version, dim in rows):
+                    return False
+        return True
 
     def _model_versions(self) -> dict[str, tuple[str, int]]:
         """Per channel, the model version most vectors were made with (a re-index in progress mixes two)."""
