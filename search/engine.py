@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -327,7 +328,7 @@ class SearchEngine:
         with self.catalog.session() as s:
             if fused:
                 found = search_keywords(s, ParsedQuery(parsed.text, terms), CANDIDATES, video_ids,
-                                        match_all=len(terms) == 1)
+                                        at_least=math.ceil(MIN_KEYWORD_COVERAGE * len(terms)))
             else:
                 found = search_keywords(s, parsed, CANDIDATES, video_ids)
         hits = []
@@ -345,7 +346,7 @@ class SearchEngine:
         terms = parsed.content_terms or parsed.terms
         with self.catalog.session() as s:
             found = search_keywords(s, parsed, CANDIDATES, video_ids, table="screen_texts",
-                                    match_all=None if not fused else len(terms) == 1)
+                                    at_least=math.ceil(MIN_KEYWORD_COVERAGE * len(terms)) if fused else None)
         scored, texts = [], {}
         for h in found:
             covered = coverage(h.text, terms)

@@ -56,7 +56,18 @@ def test_all_words_phrase_and_prefix(spoken):
 def test_when_nothing_has_every_word_any_content_word_may(spoken):
     catalog, ids = spoken
     assert _found(catalog, "the bridge over the river")[0] == ids[1][1]
-    assert _found(catalog, "the bridge over the river", match_all=True) == []
+    assert _found(catalog, "the bridge over the river", at_least=5) == []  # all five
+
+
+def test_rows_holding_at_least_some_of_the_words_rank_as_for_any_word(spoken):
+    """What the fused keyword channel asks for: half the query's words, in any order; same on both backends."""
+    catalog, ids = spoken
+    seg = [segment for _, segment in ids]
+    # "signal" and "delayed" in two sentences, "bread" in another, "river" nowhere
+    assert set(_found(catalog, "signal delayed bread river", at_least=2)) == {seg[1], seg[2]}
+    assert set(_found(catalog, "signal delayed bread river", at_least=1)) == {seg[1], seg[2], seg[3]}
+    assert _found(catalog, "signal delayed bread river", at_least=3) == []
+    assert set(_found(catalog, "bak* golden delayed", at_least=2)) == {seg[3]}
 
 
 def test_query_words_recognition_spelled_otherwise_still_match(spoken):
