@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select, union_all
+from sqlalchemy import bindparam, select, union_all
 
 import models
 from settings import Settings
@@ -442,35 +442,38 @@ class SearchEngine:
     def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
         """Titles, snippets with the matching words marked, and a thumbnail for each moment.
 
-        Reads only the rows around each moment: a page of hits in two-hour videos stays cheap."""
+        A moment found by what is said shows its best segment, read by id; only the others (found by
+        pictures or on-screen text) look for the segments inside them, and only moments no keyframe
+        found look for the frame on screen as they start: a page reads a few rows, not whole videos."""
         if not moments:
             return
+        best = {id(m): min((h for h in m.hits if h.segment_id), key=lambda h: h.rank, default=None) for m in moments}
+        unspoken = [m for m in moments if best[id(m)] is None]
+        unseen = [m for m in moments if not any(h.keyframe_id for h in m.hits)]
         segment = TranscriptSegment
-        # one small indexed query per moment, all in one statement: with an OR of them instead,
-        # SQLite sometimes answers by a full scan
-        segments_inside = union_all(*(
-            select(segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.words).where(
-                segment.video_id == m.video_id, segment.end > m.start, segment.start < m.end) for m in moments))
-        frames_near = union_all(*(
-            select(Keyframe.id, Keyframe.video_id, Keyframe.time).where(
-                Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
-                Keyframe.time <= m.end) for m in moments))
+        columns = (segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.words)
         with self.catalog.session() as s:
             titles = dict(s.execute(select(Video.id, Video.title)
                                     .where(Video.id.in_({m.video_id for m in moments}))).all())
-            segments = s.execute(segments_inside).all()
-            frames = s.execute(frames_near).all()
+            by_id = {row.id: row for row in s.execute(select(*columns).where(
+                segment.id.in_({best[id(m)].segment_id for m in moments if best[id(m)] is not None})))}
+            # one small indexed query per moment, all in one statement: with an OR of them instead,
+            # SQLite sometimes answers by a full scan
+            inside = s.execute(union_all(*(select(*columns).where(
+                segment.video_id == m.video_id, segment.end > m.start, segment.start < m.end)
+                for m in unspoken))).all() if unspoken else []
+            frames = s.execute(union_all(*(select(Keyframe.id, Keyframe.video_id, Keyframe.time).where(
+                Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
+                Keyframe.time <= m.end) for m in unseen))).all() if unseen else []
         for m in moments:
             m.title = titles.get(m.video_id, "")
-            inside = [seg for seg in segments if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end]
-            seg_hits = sorted((h for h in m.hits if h.segment_id), key=lambda h: h.rank)
-            if seg_hits:
-                inside.sort(key=lambda seg: seg.id != seg_hits[0].segment_id)
-            else:
-                inside.sort(key=lambda seg: seg.start)
+            hit = best[id(m)]
+            said = by_id.get(hit.segment_id) if hit is not None else min(
+                (seg for seg in inside if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end),
+                key=lambda seg: seg.start, default=None)
             screen = sorted((h for h in m.hits if h.text), key=lambda h: h.rank)
-            if inside:
-                m.snippet, m.highlights = _snippet(inside[0], parsed)
+            if said is not None:
+                m.snippet, m.highlights = _snippet(said, parsed)
             elif screen:
                 m.snippet, m.highlights = _highlight(screen[0].text.split(), parsed)
             visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
@@ -490,11 +493,16 @@ def tuning_queries() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+# the ids are bound when it runs: built per call, an IN of 400 literals costs more than the query
+_INDEXED_AMONG = select(Video.id).where(Video.id.in_(bindparam("ids", expanding=True)),
+                                        Video.status == VideoStatus.INDEXED)
+
+
 def _indexed_videos(session, video_ids: set[int]) -> set[int]:
     """Which of these videos are searchable now (a video being re-indexed or failed is not)."""
     if not video_ids:
         return set()
-    return set(session.scalars(select(Video.id).where(Video.id.in_(video_ids), Video.status == VideoStatus.INDEXED)))
+    return set(session.scalars(_INDEXED_AMONG, {"ids": list(video_ids)}))
 
 
 def _snippet(segment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
