@@ -49,8 +49,7 @@ def load_text(name: str, device: str = "auto", keep: bool = True):
     spec = get_spec("text", name)
     dev = choose_device(device)
     return _once(("text", name, dev), lambda: TextEmbedder(str(text_model_dir(spec)), dev, spec.name,
-                                                           f"{spec.name}@{package_version(spec.params['package'])}"),
-                 keep)
+                                                           text_version(name)), keep)
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def load_query_encoder(kind: str, name: str, models_dir: Path, device: str = "au
     if kind == "text":
         def load(keep: bool = True):
             return load_text(name, dev, keep)
-        version = f"{spec.name}@{package_version(spec.params['package'])}"
+        version = text_version(name)
     else:
         def load(keep: bool = True):
             return load_clip(name, models_dir, dev, keep)
@@ -116,6 +115,12 @@ def load_query_encoder(kind: str, name: str, models_dir: Path, device: str = "au
         return qe.TorchQueryEncoder(load(), kind)
     tokenize = qe.text_tokenizer(text_model_dir(spec)) if kind == "text" else qe.clip_tokenizer(spec.params["arch"])
     return qe.query_encoder(kind, version, models_dir, tokenize, load, export)
+
+
+def text_version(name: str) -> str:
+    """What the text model `name` writes beside its vectors, without loading it."""
+    spec = get_spec("text", name)
+    return f"{spec.name}@{package_version(spec.params['package'])}"
 
 
 def clip_version(name: str, models_dir: Path) -> str | None:
@@ -131,7 +136,7 @@ def model_versions(speech: str, text: str, clip: str, models_dir: Path) -> dict[
     """What each selected model would write beside its outputs now, without loading any of them."""
     versions = {
         "speech": f"{speech}@{package_version(get_spec('speech', speech).params['parts'][0])}",
-        "text": f"{text}@{package_version(get_spec('text', text).params['package'])}",
+        "text": text_version(text),
     }
     version = clip_version(clip, models_dir)
     if version is not None:

@@ -636,9 +636,7 @@ class VectorIndex:
         if ids.ndim != 1 or not (np.issubdtype(ids.dtype, np.integer) or len(ids) == 0):
             raise ValueError("ids must be a 1-d integer array")
         ids = ids.astype(np.int64)
-        x = np.asarray(vectors)
-        if x.dtype != np.float16:  # float16 stays so: see _normalise
-            x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(vectors)  # _normalise below makes it float32, or keeps float16
         if len(ids) == 0 and x.size == 0:
             return ids, np.empty((0, self.dim), np.float32)
         if x.ndim != 2 or x.shape != (len(ids), self.dim):

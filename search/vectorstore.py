@@ -13,10 +13,9 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-
-from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select
@@ -235,9 +234,6 @@ class ChannelIndex:
         if missing:
             found.update(locate_in_catalog(self.catalog, self.channel, missing))
         return found
-
-    def owners_of(self, video_id: int) -> np.ndarray:
-        return self._owners_by_video.get(video_id, np.zeros(0, np.int64))
 
     def allowed_ids(self, video_ids) -> np.ndarray:
         groups = [self._owners_by_video[v] for v in video_ids if v in self._owners_by_video]
