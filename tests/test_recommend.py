@@ -109,6 +109,23 @@ def test_a_cooking_fan_gets_cooking_first(library):
     assert any("Kneading dough for bread" in r or r.startswith("more about") for r in feed.items[0].reasons)
 
 
+def test_a_liked_video_is_not_offered_again_unless_left_partway(library):
+    settings, catalog, ids = library
+    recommender = Recommender(catalog, model_folder(settings.data_dir))
+    ann = make_user(catalog)
+    act(catalog, ann, ("like", ids["Kitten plays with wool"], {}))  # liked from the page, not watched to the end
+    feed = recommender.recommend(ann, k=5)
+    assert "Kitten plays with wool" not in titles(feed)
+    assert titles(feed)[0] == "Our cat Chelsea"
+    assert "because you liked “Kitten plays with wool”" in feed.items[0].reasons
+    bob = make_user(catalog, "bob")  # liked it halfway through: the feed offers the rest
+    act(catalog, bob, ("progress", ids["Kitten plays with wool"], {"position": 8.0, "watch_seconds": 8.0}),
+        ("like", ids["Kitten plays with wool"], {}))
+    kitten = {item.title: item for item in recommender.recommend(bob, k=5).items}["Kitten plays with wool"]
+    assert kitten.reasons[0] == "continue watching" and kitten.start == 8.0
+    assert not any("Kitten plays with wool" in reason for reason in kitten.reasons)  # never "because you liked" itself
+
+
 def test_a_dislike_removes_similar_videos(library):
     settings, catalog, ids = library
     recommender = Recommender(catalog, model_folder(settings.data_dir))

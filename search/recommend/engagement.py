@@ -38,6 +38,14 @@ class Engagement:
         return 0 < self.position and not self.completed and self.weight > 0
 
     @property
+    def worth_offering(self) -> bool:
+        """Whether the feed may offer this video again: not once finished, disliked or liked, unless
+        the user stopped partway (then it is "continue watching")."""
+        if self.completed or self.weight < 0:
+            return False
+        return not self.liked or self.in_progress
+
+    @property
     def verb(self) -> str:
         """How the user engaged, for "because you ... X"."""
         if self.liked:

@@ -114,7 +114,7 @@ class Recommender:
                                     mode)
 
         rows = self._candidates(table, weights, profile, model, user_factor, popular, now)
-        rows = rows[~np.isin(rows, table.rows([v for v, e in engaged.items() if e.completed or e.weight < 0]))]
+        rows = rows[~np.isin(rows, table.rows([v for v, e in engaged.items() if not e.worth_offering]))]
         vectors = table.vectors[rows]
         near_dislike = None
         if len(profile.negative_rows) and len(rows):
@@ -203,8 +203,9 @@ class Recommender:
         if signal == "content" and len(profile.positive_rows):
             reasons = []
             closeness = table.vectors[profile.positive_rows] @ table.vectors[row]
-            best = int(np.argmax(closeness * np.sqrt(profile.positive_weights)))
-            if closeness[best] >= REASON_MIN_SIMILARITY:
+            affinity = np.where(profile.positive_rows == row, -np.inf, closeness * np.sqrt(profile.positive_weights))
+            best = int(np.argmax(affinity))
+            if np.isfinite(affinity[best]) and closeness[best] >= REASON_MIN_SIMILARITY:
                 liked_row = int(profile.positive_rows[best])
                 verb = engaged[int(table.ids[liked_row])].verb
                 reasons.append(f"because you {verb} “{table.titles[liked_row]}”")
