@@ -118,12 +118,12 @@ class _Refiner:
         self.stream.thread_type = "AUTO"
         self.frames_decoded = 0
 
-    def frames_between(self, start_pts: int, end_pts: int):
+    def frames_between(self, start_pts: int, end_pts: int | None):
         self.container.seek(start_pts, stream=self.stream, backward=True, any_frame=False)
         for frame in self.container.decode(self.stream):
             if frame.pts is None or frame.pts < start_pts:
                 continue
-            if frame.pts >= end_pts:
+            if end_pts is not None and frame.pts >= end_pts:
                 return
             self.frames_decoded += 1
             yield frame
@@ -172,12 +172,25 @@ def analyse_video(path: Path, duration: float, fps: float | None, interval: floa
             elif changed and prev is not None:
                 cut_times.append(t)  # no timestamps to refine with: the cut is at this keyframe's precision
                 last_sample_time = -1e9
-            if prev is None or t - last_sample_time >= interval:
+            # of the keyframes around the time the next sample is due, the nearest: waiting for the
+            # first one past it could leave up to a GOP more than the interval unsampled
+            gop = t - prev[1] if prev is not None else 0.0
+            if prev is None or t - last_sample_time >= interval - gop / 2:
                 samples.append(FrameSample(t, _keep_image(frame)))
                 last_sample_time = t
             prev = (frame.pts, t, sig)
             if progress and duration:
                 progress(min(1.0, t / duration))
+        if prev is not None and prev[0] is not None and (duration or 0) - prev[1] > 1.5 / fps:
+            # after the last keyframe there is no next one to compare with: cuts and long stretches
+            # there are found only by decoding the tail frame by frame
+            refiner = refiner or _Refiner(path)
+            try:
+                found_cuts, found_samples, _ = _refine(refiner, prev, None, interval, last_sample_time, fps)
+            except av.error.FFmpegError:
+                found_cuts, found_samples = [], []  # a damaged tail: the truncation check below speaks for it
+            cut_times.extend(found_cuts)
+            samples.extend(found_samples)
     finally:
         container.close()
         if refiner:
@@ -205,9 +218,10 @@ def _decode(container, stream, where: Callable[[], tuple[float, float]]):
 
 
 def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: float, fps: float):
-    """Decode every frame from keyframe `prev` up to keyframe `cur`: exact cuts, plus samples in long stretches."""
+    """Decode every frame from keyframe `prev` up to keyframe `cur` (None: to the end of the stream):
+    exact cuts, plus samples in long stretches."""
     prev_pts, prev_time, prev_sig = prev
-    cur_pts, cur_time, cur_sig = cur
+    cur_pts, cur_time, cur_sig = cur if cur is not None else (None, None, None)
     cuts: list[float] = []
     samples: list[FrameSample] = []
     recent: list[float] = []
@@ -226,7 +240,7 @@ def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: flo
             samples.append(FrameSample(t, _keep_image(frame)))
             last_sample_time = t
         last_sig = sig
-    if _is_cut(_difference(last_sig, cur_sig), recent):
+    if cur is not None and _is_cut(_difference(last_sig, cur_sig), recent):
         cuts.append(cur_time)
     return cuts, samples, last_sample_time
 
@@ -245,7 +259,9 @@ def _shots_from_cuts(cuts: list[float], end: float) -> list[Shot]:
 
 
 def _assign_samples(samples: list[FrameSample], shots: list[Shot], interval: float) -> list[FrameSample]:
-    """Give each sample its shot; keep each shot's first sample and then one per `interval`."""
+    """Give each sample its shot; keep each shot's first sample and then one per `interval`, but none
+    in the last half interval before the shot ends: the next shot's first frame follows within
+    moments, and the shot strip would show this shot twice beside it."""
     samples.sort(key=lambda s: s.time)
     kept: list[FrameSample] = []
     starts = [s.start for s in shots]
@@ -253,7 +269,8 @@ def _assign_samples(samples: list[FrameSample], shots: list[Shot], interval: flo
     for sample in samples:
         shot = max(0, int(np.searchsorted(starts, sample.time + 1e-6, side="right")) - 1)
         previous = last_in_shot.get(shot)
-        if previous is not None and sample.time - previous < interval * 0.5:
+        if previous is not None and (sample.time - previous < interval * 0.5
+                                     or shots[shot].end - sample.time < interval * 0.5):
             continue
         sample.shot_index = shot
         last_in_shot[shot] = sample.time

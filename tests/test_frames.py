@@ -45,6 +45,28 @@ def test_planted_cuts_found_within_one_frame(tmp_path, suffix, gop):
     assert all(frame.image.width >= 256 or frame.image.height >= 256 for frame in result.keyframes)
 
 
+@pytest.mark.parametrize("gop", [None, 250, 12])
+def test_keyframes_are_spread_over_each_shot_without_doubles_at_cuts(tmp_path, gop):
+    """Cuts one frame before or after a multiple of the interval, and one after the last keyframe of
+    a fixed 10 s GOP: no shot shows twice beside a cut in the shot strip, and no cut is missed."""
+    fps, interval = 25, 10.0
+    lengths = [9.96, 10.08, 20.04, 4.0, 8.0, 4.0]  # cuts at 9.96, 20.04, 40.08, 44.08 and 52.08
+    scenes = [samples.Scene(seconds, photo=photo) for seconds, photo in
+              zip(lengths, ["astronaut", "coffee", "chelsea", "rocket", "moon", "coins"])]
+    video = samples.make_video(tmp_path / "near-cuts.mp4", scenes, fps=fps, audio=False, gop=gop)
+    info = probe(video.path)
+    result = analyse_video(video.path, info.duration, info.fps, interval=interval)
+    found = [shot.start for shot in result.shots[1:]]
+    assert found == pytest.approx(video.cuts, abs=1 / fps + 1e-6), f"planted {video.cuts}, found {found}"
+    for shot in result.shots:
+        times = [k.time for k in result.keyframes if k.shot_index == shot.index]
+        assert times and times[0] == pytest.approx(shot.start, abs=1e-6), (shot, times)
+        assert all(b - a >= interval / 2 for a, b in zip(times, times[1:])), (shot, times)
+        assert all(shot.end - t >= interval / 2 for t in times[1:]), (shot, times)  # none just before the cut
+        edges = [*times, shot.end]
+        assert max(b - a for a, b in zip(edges, edges[1:])) <= 1.5 * interval + 1 / fps, (shot, times)
+
+
 def test_keyframe_decoding_skips_most_frames_when_keyframes_are_sparse(tmp_path):
     """Stretches between two alike keyframes are not decoded frame by frame."""
     scenes = [samples.Scene(8.0, photo="astronaut"), samples.Scene(8.0, photo="coffee")]
