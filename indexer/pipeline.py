@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from atomic_file import replaced_when_done
 import models
 from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, Shot, Tag, TranscriptSegment, Video,
                             VideoStatus, record_change, utcnow, vector_bytes)
@@ -471,12 +472,10 @@ class Indexer:
         for sample, data in zip(visual.keyframes, thumbnails):
             name = f"{digest[:2]}/{digest}/{round(sample.time * 1000):09d}.jpg"
             target = self.settings.thumbnails_dir / name
-            tmp = target.with_suffix(f".tmp{os.getpid()}")
             try:
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
+                with replaced_when_done(target) as tmp:
+                    tmp.write_bytes(data)
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
                 raise MediaError(f"cannot write thumbnails to {folder}: {exc.strerror}") from None
             names.append(name)
         return names

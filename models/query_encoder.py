@@ -13,16 +13,15 @@ saying why. The files are a cache under the models folder, named by model versio
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import tempfile
 import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from atomic_file import replaced_when_done
 
 from .device import cpu_threads
 
@@ -123,22 +122,8 @@ def _open_checked(path: Path, tokenize, version: str, reference: np.ndarray) -> 
     return encoder
 
 
-@contextlib.contextmanager
-def _written(path: Path):
-    """A temporary file beside `path` that replaces it when the block ends without an error: a
-    crash or a full disk never leaves a half-written graph under the real name."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _save(path: Path, array: np.ndarray) -> None:
-    with _written(path) as tmp, open(tmp, "wb") as f:
+    with replaced_when_done(path) as tmp, open(tmp, "wb") as f:
         np.save(f, array)
 
 
@@ -203,9 +188,9 @@ def _export(model, kind: str, path: Path) -> None:
     else:
         module, example, names = _clip_graph(model, torch)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _written(path) as tmp, warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+    with replaced_when_done(path) as tmp, warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on Python values it freezes; the check below decides
-        torch.onnx.export(module.eval(), example, tmp, input_names=names, output_names=["vector"],
+        torch.onnx.export(module.eval(), example, str(tmp), input_names=names, output_names=["vector"],
                           dynamic_axes={name: {0: "batch", 1: "tokens"} for name in names}
                           | {"vector": {0: "batch"}}, opset_version=17, dynamo=False)
 

@@ -11,9 +11,10 @@ import importlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from atomic_file import replaced_when_done
 
 from .registry import CLIP_MODELS, SPEECH_MODELS, TEXT_MODELS, ModelSpec, get_spec
 
@@ -52,9 +53,8 @@ def speech_model_dir(spec: ModelSpec, models_dir: Path) -> Path:
         if not part.is_file():
             raise WeightsMissing(f"{part} is missing: reinstall {part.parts[-3].replace('_', '-')}")
     target.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target, prefix=".model.bin.")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with replaced_when_done(model_bin) as tmp:
+        with open(tmp, "wb") as out:
             for part in parts:
                 with open(part, "rb") as src:
                     shutil.copyfileobj(src, out, 16 << 20)
@@ -63,10 +63,6 @@ def speech_model_dir(spec: ModelSpec, models_dir: Path) -> Path:
         last_pkg = _package_dir(spec.params["parts"][-1])
         for rel in spec.params["side_files"]:
             shutil.copyfile(last_pkg / rel, target / Path(rel).name)
-        os.replace(tmp, model_bin)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
@@ -110,14 +106,8 @@ def _install_clip_file(spec: ModelSpec, models_dir: Path, source: Path) -> Path:
     for old in folder.glob(f"{spec.params['tag']}.*"):
         old.unlink()
     target = folder / f"{spec.params['tag']}{suffix}"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".import.")
-    os.close(fd)
-    try:
+    with replaced_when_done(target) as tmp:
         shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 

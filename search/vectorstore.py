@@ -9,8 +9,6 @@ results at once, in every process, without a restart.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +17,8 @@ from typing import Callable
 
 import numpy as np
 from sqlalchemy import func, select
+
+from atomic_file import replaced_when_done
 
 from .catalog import Catalog, CatalogChange, Embedding, Keyframe, Shot, TranscriptSegment
 from .vectors import VectorIndex, VectorIndexUnreadable
@@ -206,15 +206,9 @@ class ChannelIndex:
             groups = [self._owners_by_video[int(v)] for v in videos]
             offsets = np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
             owners = np.concatenate(groups) if groups else np.zeros(0, np.int64)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    spans = {f"span_{name}": getattr(self._spans, name) for name in Spans.FIELDS}
-                    np.savez(f, videos=videos, offsets=offsets, owners=owners, **spans)
-                os.replace(tmp, self.videos_path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with replaced_when_done(self.videos_path, suffix=".npz") as tmp:
+                spans = {f"span_{name}": getattr(self._spans, name) for name in Spans.FIELDS}
+                np.savez(tmp, videos=videos, offsets=offsets, owners=owners, **spans)
             self._last_save = time.monotonic()
 
     # -- searching ----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import func, select
+
+from atomic_file import replaced_when_done
 
 from ..catalog import Catalog, Event, Video, VideoStatus, utcnow
 from .engagement import aggregate
@@ -157,12 +158,10 @@ def save(folder: Path, item_ids, item_factors, regularization, alpha, users: int
     existing = _versions(folder)
     version = (existing[-1][0] + 1) if existing else 1
     path = folder / f"als-{version:06d}.npz"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, format=FORMAT, version=version, item_ids=item_ids, item_factors=item_factors,
+    with replaced_when_done(path, suffix=".npz") as tmp:  # readers see the old file or the whole new one
+        np.savez(tmp, format=FORMAT, version=version, item_ids=item_ids, item_factors=item_factors,
                  regularization=regularization, alpha=alpha, trained_at=utcnow().timestamp(), users=users,
                  events=events)
-    os.replace(tmp, path)  # readers see the old file or the whole new one
     for _, old in existing[:-(KEEP_FILES - 1) or None]:
         old.unlink(missing_ok=True)
     return path

@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 import threading
 import time
 import zipfile
@@ -29,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
+
+from atomic_file import replaced_when_done
 
 from ..catalog import Catalog, CatalogChange, Embedding, TranscriptSegment, Video, VideoStatus
 from ..vectors import VectorIndex
@@ -268,14 +268,8 @@ class VideoVectors:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.savez(f, **_pack(self._table.change, self._versions, self._data, list(self._vocab)))
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with replaced_when_done(self.path, suffix=".npz") as tmp:
+                np.savez(tmp, **_pack(self._table.change, self._versions, self._data, list(self._vocab)))
         except (OSError, ValueError) as exc:
             log.warning("could not save the recommender's video table to %s (%s); serving it from memory",
                         self.path, exc)
