@@ -316,9 +316,11 @@ def catalog_for(data_dir: Path, n: int, versions, clip_name, vocab, seed) -> tup
 # -- the server ------------------------------------------------------------------------------------
 
 # `python -m web.cli serve`, with one addition: INFO from search.vectorstore, whose "built ... index:
-# N vectors in S s" lines time each channel's build from inside the server.
+# N vectors in S s" lines time each channel's build from inside the server, and from search.vectors
+# (nprobe tuning, and whether the fast-scan shortlist was kept, with its timings).
 SERVE = ("import logging; logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s'); "
          "logging.getLogger('search.vectorstore').setLevel(logging.INFO); "
+         "logging.getLogger('search.vectors').setLevel(logging.INFO); "
          "from web.cli import cli; cli(['serve', '--port', '{port}'], prog_name='reelscope')")
 
 

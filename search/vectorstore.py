@@ -106,7 +106,7 @@ class ChannelIndex:
             self._synced_change = latest
             self.save()
             log.info("built %s index: %d vectors in %.1f s (%s)", self.channel, len(ids),
-                     time.perf_counter() - started, index.kind)
+                     time.perf_counter() - started, self.kind)
 
     # -- keeping in step ----------------------------------------------------------------------------
 
@@ -219,7 +219,11 @@ class ChannelIndex:
 
     @property
     def kind(self) -> str:
-        return self._index.kind if self._index else "none"
+        """The structure, and its fast-scan shortlist when it has one ("ivf1024-sq8+pq256x4fs")."""
+        if not self._index:
+            return "none"
+        shortlist = self._index.tuning["shortlist"]
+        return f"{self._index.kind}+{shortlist}" if shortlist else self._index.kind
 
     def locate(self, owner_ids: list[int]) -> dict[int, tuple[int, float, float, float]]:
         """owner id -> (video id, start, end, at) for hits: from memory, from SQL for any not there."""

@@ -225,6 +225,67 @@ def test_tuning_on_real_queries_keeps_recall_for_queries_unlike_the_data(large):
     assert recall_at_10(own.search(far, 10)[1], truth) >= 0.95 > tuned_on_data
 
 
+def test_a_fast_scan_shortlist_keeps_recall_follows_changes_and_is_saved(large, tmp_path):
+    """The fast-scan shortlist (forced here; by default it is kept only where it is measured faster)
+    answers like exact search, forgets removed ids and finds added ones at once, and survives a save."""
+    _, ids, x, _, q, _ = large
+    ix = VectorIndex(DIM, shortlist=True)
+    ix.rebuild(lambda: (ids, x))
+    t = ix.tuning
+    assert t["shortlist"] == f"pq{DIM // 2}x4fs" and t["shortlist_nprobe"] >= t["nprobe"] and t["recall_at_10"] >= 0.95
+    D, I = ix.search(q, 100)
+    tD, tI = exact(q, x, ids, 100)
+    assert recall_at_10(I, tI) >= 0.95
+    assert (np.diff(D, axis=1) <= 1e-6).all()
+    np.testing.assert_allclose(D[:, 0], tD[:, 0], atol=0.02)
+
+    gone = np.unique(I[:, :3])
+    assert ix.remove(gone) == len(gone)
+    _, after = ix.search(q, 100)
+    assert not np.isin(after, gone).any()
+    copies = make_ids(len(q), seed=21) + 10**9
+    ix.add(copies, q)
+    _, found = ix.search(q, 10)
+    np.testing.assert_array_equal(found[:, 0], copies)
+
+    path = tmp_path / "keyframe.faiss"
+    ix.save(path, {"v": 1})
+    loaded, _ = VectorIndex.load(path)
+    assert loaded.tuning["shortlist"] == t["shortlist"] and loaded.size == ix.size
+    np.testing.assert_array_equal(loaded.search(q, 50)[1], ix.search(q, 50)[1])
+    shortlist_file = tmp_path / "keyframe.faiss.shortlist"
+    good = shortlist_file.read_bytes()
+    shortlist_file.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))
+    with pytest.raises(VectorIndexUnreadable, match="shortlist"):
+        VectorIndex.load(path)
+    shortlist_file.unlink()
+    with pytest.raises(VectorIndexUnreadable, match="shortlist file .* is missing"):
+        VectorIndex.load(path)
+
+    plain = VectorIndex(DIM, shortlist=False)
+    plain.rebuild(lambda: (ids, x))
+    assert plain.tuning["shortlist"] is None
+    shortlist_file.write_bytes(good)
+    plain.save(path, {"v": 2})  # the earlier save's shortlist file is not left behind
+    assert not shortlist_file.exists() and VectorIndex.load(path)[0].tuning["shortlist"] is None
+
+
+def test_removals_past_a_tenth_re_train_the_shortlisted_index():
+    """Removed ids' codes stay in the shortlist and are skipped; past a tenth of the size they would
+    crowd out real candidates, so the index re-trains, as it does when it shrinks by three quarters."""
+    x, ids = clustered(20_000), make_ids(20_000)
+    ix = VectorIndex(DIM, exact_limit=1000, shortlist=True)
+    ix.rebuild(lambda: (ids, x))
+    ix.remove(ids[:1500])
+    assert ix.tuning["trained_size"] == 20_000            # a few leftovers: searched around
+    assert not np.isin(ix.search(x[:1500], 10)[1], ids[:1500]).any()
+    ix.remove(ids[1500:2500])
+    assert ix.tuning["trained_size"] == 17_500 and ix.tuning["shortlist"]
+    q = clustered(50, sample_seed=3)
+    _, truth = exact(q, x[2500:], ids[2500:], 10)
+    assert recall_at_10(ix.search(q, 10)[1], truth) >= 0.95
+
+
 @pytest.mark.parametrize("fraction", [0.01, 0.05])
 def test_approximate_allowed_fraction(large, fraction):
     """1% (2000 ids: every allowed vector scored) and 5% (10000: lists holding allowed ids probed)."""
