@@ -481,9 +481,11 @@ class VectorIndex:
             found = found[s.ids[pos] == found]    # not ids removed since the shortlist was built
             if not len(found):
                 continue
-            scores = s.index.reconstruct_batch(found) @ q[row]
-            top = np.argsort(-scores, kind="stable")[:k]
-            D[row, :len(top)], I[row, :len(top)] = scores[top], found[top]
+            # faiss.knn scores one query on this thread; numpy's `@` woke BLAS threads that spun for as
+            # long again on the other core (CPU per search 16.5 ms against 9.7, same wall time)
+            scores, top = faiss.knn(q[row:row + 1], s.index.reconstruct_batch(found), min(k, len(found)),
+                                    metric=faiss.METRIC_INNER_PRODUCT)
+            D[row, :top.shape[1]], I[row, :top.shape[1]] = scores[0], found[top[0]]
         return D, I
 
     def _search_allowed(self, s: _Structure, q: np.ndarray, k: int, allowed: np.ndarray):
@@ -815,8 +817,9 @@ class VectorIndex:
         with self._rw.write():
             self._s = new
             self._gpu_index = None
-        log.info("vector index (%d-d) built: %s, %d vectors, nprobe %s, recall@10 ~%s, %.1f s", self.dim,
-                 new.kind, len(ids), new.nprobe, None if new.recall is None else round(new.recall, 3), new.build_s)
+        log.info("vector index (%d-d) built: %s, %d vectors, nprobe %s, shortlist %s (nprobe %s), recall@10 ~%s, "
+                 "%.1f s", self.dim, new.kind, len(ids), new.nprobe, _shortlist_kind(new.shortlist),
+                 new.shortlist_nprobe, None if new.recall is None else round(new.recall, 3), new.build_s)
 
     def _build(self, ids: np.ndarray, x: np.ndarray) -> _Structure:
         """A new structure for these rows (ids unique, any order; x normalised)."""
