@@ -126,9 +126,12 @@ _BATCH_SELECTOR_MAX = 4096   # ... and for small sets
 _GPU_MAX_K = 2048            # FAISS GPU k-selection limit; larger k searches on the CPU
 _FEW_QUERIES = 4             # searches of this many queries or fewer run on one OpenMP thread (see search)
 _CHUNK = 1 << 16
+_EXACT_CHUNK = 1 << 14       # rows per block where a block's temporaries set the start's peak RSS: the exact
+                             # top-k that tuning measures against (~0.4 GB a block at 1 << 16), shortlist adds
 _SHORTLIST_MIN = 1000        # candidates the fast-scan shortlist hands to the 8-bit re-scoring, at least...
 _SHORTLIST_PER_K = 5         # ... and this many per result asked for
 _SHORTLIST_GAIN = 1.3        # kept only when the tuned search gets at least this much faster with it
+_SHORTLIST_TRAIN = 16_384    # its training rows: 16 centroids per 2-d sub-quantiser need few (more only raised the peak RSS)
 _SHORTLIST_LEFTOVERS = 0.1   # re-train when removed ids' codes left in the shortlist pass this share of the size
 _TIMING_QUERIES = 60         # single queries timed for that choice, at k = _TIMING_K
 _TIMING_K = 200
@@ -864,10 +867,9 @@ class VectorIndex:
         shortlist.own_fields = True
         quantizer.this.disown()  # the shortlist frees it
         rng = np.random.default_rng(len(ids) + 2)
-        shortlist.train(_float32(x[np.sort(rng.choice(len(ids), min(len(ids), _TRAIN_PER_LIST * s.index.nlist),
-                                                      replace=False))]))
-        for a in range(0, len(ids), _CHUNK):
-            shortlist.add_with_ids(_float32(x[a:a + _CHUNK]), np.ascontiguousarray(ids[a:a + _CHUNK]))
+        shortlist.train(_float32(x[np.sort(rng.choice(len(ids), min(len(ids), _SHORTLIST_TRAIN), replace=False))]))
+        for a in range(0, len(ids), _EXACT_CHUNK):  # small blocks: FAISS makes a float32 residual copy of each
+            shortlist.add_with_ids(_float32(x[a:a + _EXACT_CHUNK]), np.ascontiguousarray(ids[a:a + _EXACT_CHUNK]))
         s.shortlist = shortlist
         nprobe, recall = self._tune(s, ids, x, start=s.nprobe, via_shortlist=True)
         if recall < self.target_recall and not self.shortlist:
@@ -1009,8 +1011,8 @@ def _exact_top(q: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     """Row positions in x of each query's exact top-k by inner product, best first (numpy BLAS, in chunks)."""
     best_s = np.empty((len(q), 0), np.float32)
     best_i = np.empty((len(q), 0), np.int64)
-    for a in range(0, len(x), _CHUNK):
-        sc = q @ _float32(x[a:a + _CHUNK]).T
+    for a in range(0, len(x), _EXACT_CHUNK):
+        sc = q @ _float32(x[a:a + _EXACT_CHUNK]).T
         kk = min(k, sc.shape[1])
         part = np.argpartition(-sc, kk - 1, axis=1)[:, :kk]
         best_s = np.concatenate([best_s, np.take_along_axis(sc, part, axis=1)], axis=1)
