@@ -468,6 +468,11 @@ class VectorIndex:
                     return gpu.search(q, k)
         if s.shortlist is not None:
             return self._search_shortlist(s, q, k, s.shortlist_nprobe)
+        return self._scan(s, q, k)
+
+    @staticmethod
+    def _scan(s: _Structure, q: np.ndarray, k: int):
+        """Every vector (flat), or every vector in the nearest lists (IVF, at the tuned nprobe)."""
         params = faiss.SearchParametersIVF(nprobe=s.nprobe) if s.is_ivf else None
         return s.index.search(q, k, params=params)
 
@@ -851,12 +856,13 @@ class VectorIndex:
             ivf.invlists.resize(l, count)
             ivf.invlists.resize(l, 0)
         self._add_locked(s, ids, x, lists)
-        s.nprobe, s.recall = self._tune(s, ids, x)
+        tuning_sets = self._tuning_sets(ids, x)
+        s.nprobe, s.recall = self._tune(s, tuning_sets)
         if self.shortlist is not False and self.dim % 2 == 0:
-            self._add_shortlist(s, ids, x)
+            self._add_shortlist(s, ids, x, tuning_sets)
         return s
 
-    def _add_shortlist(self, s: _Structure, ids: np.ndarray, x: np.ndarray) -> None:
+    def _add_shortlist(self, s: _Structure, ids: np.ndarray, x: np.ndarray, tuning_sets: list) -> None:
         """Build the fast-scan shortlist over s's centroids, tune its nprobe, and keep it if it is
         forced or measured faster than the SQ8 scan at the recall target (see "Shortlist" above)."""
         started = time.perf_counter()
@@ -871,13 +877,13 @@ class VectorIndex:
         for a in range(0, len(ids), _EXACT_CHUNK):  # small blocks: FAISS makes a float32 residual copy of each
             shortlist.add_with_ids(_float32(x[a:a + _EXACT_CHUNK]), np.ascontiguousarray(ids[a:a + _EXACT_CHUNK]))
         s.shortlist = shortlist
-        nprobe, recall = self._tune(s, ids, x, start=s.nprobe, via_shortlist=True)
+        nprobe, recall = self._tune(s, tuning_sets, start=s.nprobe, via_shortlist=True)
         if recall < self.target_recall and not self.shortlist:
             log.info("vector index (%d-d): shortlist dropped (recall@10 %.3f even probing every list)", self.dim, recall)
             s.shortlist = None
             return
         if self.shortlist is None:
-            plain_ms = self._time_search(s, lambda q: self._search_all_plain(s, q, _TIMING_K))
+            plain_ms = self._time_search(s, lambda q: self._scan(s, q, _TIMING_K))
             short_ms = self._time_search(s, lambda q: self._search_shortlist(s, q, _TIMING_K, nprobe))
             keep = short_ms * _SHORTLIST_GAIN <= plain_ms
             log.info("vector index (%d-d): shortlist %s (%.2f ms against %.2f ms a query at recall@10 ~%.3f / "
@@ -887,9 +893,6 @@ class VectorIndex:
                 s.shortlist = None
                 return
         s.shortlist_nprobe, s.recall = nprobe, recall
-
-    def _search_all_plain(self, s: _Structure, q: np.ndarray, k: int):
-        return s.index.search(q, k, params=faiss.SearchParametersIVF(nprobe=s.nprobe))
 
     def _time_search(self, s: _Structure, search) -> float:
         """Median ms of single-query searches as the engine makes them (one OpenMP thread)."""
@@ -903,11 +906,10 @@ class VectorIndex:
                 times.append(time.perf_counter() - started)
         return 1000 * float(np.median(times))
 
-    def _tune(self, s: _Structure, ids: np.ndarray, x: np.ndarray, start: int = 1,
-              via_shortlist: bool = False) -> tuple[int, float]:
-        """Smallest nprobe whose recall@10 against exact float search reaches target_recall (lower 95%
-        bound) on queries like the stored vectors (query by example) and, when given, on real text
-        queries, which can lie far from every cluster and need many more lists probed."""
+    def _tuning_sets(self, ids: np.ndarray, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]:
+        """(queries, their own ids or None, exact top-10 ids) to tune on: queries like the stored vectors
+        (query by example) and, when given, real text queries, which can lie far from every cluster and
+        need many more lists probed. The exact truth is computed once, for the scan and the shortlist."""
         n = len(ids)
         rng = np.random.default_rng(n + 1)
         pick = rng.choice(n, min(n, _TUNING_QUERIES), replace=False)
@@ -916,20 +918,26 @@ class VectorIndex:
         # both the truth and the answers, so finding a query's own source vector does not count
         noise = rng.standard_normal((len(pick), self.dim)).astype(np.float32)
         noise *= math.tan(math.acos(_TUNING_COS)) / np.linalg.norm(noise, axis=1, keepdims=True)
-        nprobe, recall = self._tune_on(s, ids, x, _normalise(x[pick] + noise), own, start, via_shortlist)
+        sets = [(_normalise(x[pick] + noise), own)]
         if self._tuning_queries is None and self.query_source is not None:
             self.set_tuning_queries(self.query_source())
         if self._tuning_queries is not None:
-            text_nprobe, text_recall = self._tune_on(s, ids, x, self._tuning_queries, None, nprobe, via_shortlist)
-            if text_nprobe > nprobe:
-                return text_nprobe, text_recall
+            sets.append((self._tuning_queries, None))
+        return [(q, own, _drop_own(ids[_exact_top(q, x, 10 if own is None else 11)], own, 10)) for q, own in sets]
+
+    def _tune(self, s: _Structure, tuning_sets: list, start: int = 1, via_shortlist: bool = False) -> tuple[int, float]:
+        """Smallest nprobe whose recall@10 against exact float search reaches target_recall (lower 95%
+        bound) on every tuning set (see _tuning_sets), searching by the scan or the shortlist."""
+        nprobe, recall = start, None
+        for q, own, truth in tuning_sets:
+            found = self._tune_on(s, q, own, truth, nprobe, via_shortlist)
+            if recall is None or found[0] > nprobe:
+                nprobe, recall = found
         return nprobe, recall
 
-    def _tune_on(self, s: _Structure, ids: np.ndarray, x: np.ndarray, q: np.ndarray, own: np.ndarray | None,
-                 start: int = 1, via_shortlist: bool = False) -> tuple[int, float]:
+    def _tune_on(self, s: _Structure, q: np.ndarray, own: np.ndarray | None, truth: np.ndarray, start: int,
+                 via_shortlist: bool) -> tuple[int, float]:
         extra = 0 if own is None else 1
-        truth = ids[_exact_top(q, x, 10 + extra)]
-        truth = _drop_own(truth, own, 10)
         best = (s.index.nlist, 0.0)
         for nprobe in [p for p in _NPROBE_STEPS if start <= p < s.index.nlist] + [s.index.nlist]:
             if via_shortlist:
