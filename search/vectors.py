@@ -952,8 +952,9 @@ class VectorIndex:
             if lower >= self.target_recall:
                 return nprobe, recall
             best = (nprobe, recall)
-        log.warning("vector index (%d-d): recall@10 %.3f < target %.3f even scanning every list (8-bit "
-                    "quantisation limits it); using nprobe=nlist", self.dim, best[1], self.target_recall)
+        if not via_shortlist:  # a shortlist that falls short is dropped, and _add_shortlist says so
+            log.warning("vector index (%d-d): recall@10 %.3f < target %.3f even scanning every list (8-bit "
+                        "quantisation limits it); using nprobe=nlist", self.dim, best[1], self.target_recall)
         return best
 
     # ------------------------------------------------------------------ internals: GPU
