@@ -33,6 +33,8 @@ class Settings:
     # a long shot still gets a keyframe at least this often, so no stretch of video goes unseen; 10 s
     # matches most encoders' keyframe spacing, so typical files need no extra decoding for it
     keyframe_interval: float = field(default_factory=lambda: float(_env("KEYFRAME_INTERVAL", "10")))
+    # of a file's audio tracks, the one in this language is heard when none is flagged default ("en", "zh", "deu")
+    audio_language: str = field(default_factory=lambda: _env("AUDIO_LANGUAGE", ""))
     admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
     broker_url: str = field(default_factory=lambda: _env("BROKER_URL", ""))
     # on-screen text (OCR) costs 0.15-0.4 s per keyframe; "0" turns it off

@@ -1,8 +1,18 @@
-"""The audio track as 16 kHz mono float32, the form Whisper listens to."""
+"""The sound of a media file as 16 kHz mono, the form Whisper and the voice features listen to.
+
+A 3-hour track is 690 MB as float32, so it is never held whole: it is decoded once, in order, into a
+16-bit PCM file in the data dir's work folder (not /tmp, often RAM), and every later stage reads the
+stretch it needs from there. Which audio track is heard, and what was kept from a damaged one, is
+part of the result.
+"""
 from __future__ import annotations
 
+import os
 import threading
+import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 import av
 import numpy as np
@@ -10,45 +20,218 @@ import numpy as np
 from .errors import Cancelled, MediaError
 
 SAMPLE_RATE = 16_000
+# Later stages read at most this much at once (19 MB as float32): what bounds their memory.
+PIECE_SECONDS = 300.0
+# Nothing louder than faint noise (dBFS) anywhere: no point running speech recognition.
+SILENCE_DB = -50.0
+
+# ISO 639-2 codes containers use, for the languages a person is likely to set REELSCOPE_AUDIO_LANGUAGE to
+_LANGUAGE_ALIASES = {"eng": "en", "chi": "zh", "zho": "zh", "cmn": "zh", "fre": "fr", "fra": "fr", "ger": "de",
+                     "deu": "de", "spa": "es", "ita": "it", "jpn": "ja", "kor": "ko", "rus": "ru", "por": "pt",
+                     "dut": "nl", "nld": "nl", "ara": "ar", "hin": "hi", "tur": "tr", "pol": "pl", "swe": "sv"}
 
 
-def load_audio(path: Path, cancel: threading.Event | None = None) -> np.ndarray:
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"cannot open audio: {exc}") from None
-    with container:
-        if not container.streams.audio:
+def normalise_language(code: str | None) -> str | None:
+    """'eng', 'en-US', 'EN' -> 'en'; 'und' and empty -> None."""
+    if not code:
+        return None
+    code = code.strip().lower().replace("_", "-").split("-")[0]
+    if not code or code in ("und", "unk", "mis", "zxx", "mul"):
+        return None
+    return _LANGUAGE_ALIASES.get(code, code)
+
+
+@dataclass
+class AudioTrack:
+    """The audio stream that was listened to, and why that one."""
+    index: int  # the stream's index in the container
+    position: int  # 1-based among the file's audio streams, as players number them
+    count: int  # how many audio streams the file has
+    language: str | None
+    codec: str | None
+    channels: int | None
+    sample_rate: int | None
+    chosen_because: str  # "default-flagged" | "language" | "first" | "only"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def choose_audio_track(streams, preferred_language: str | None = None) -> AudioTrack | None:
+    """The default-flagged stream, else the one in `preferred_language`, else the first."""
+    streams = list(streams)
+    if not streams:
+        return None
+    preferred = normalise_language(preferred_language)
+
+    def describe(position: int, reason: str) -> AudioTrack:
+        stream = streams[position]
+        cc = stream.codec_context
+        return AudioTrack(index=stream.index, position=position + 1, count=len(streams),
+                          language=normalise_language(stream.metadata.get("language")),
+                          codec=cc.name if cc is not None else None, channels=getattr(cc, "channels", None),
+                          sample_rate=getattr(cc, "sample_rate", None) or None, chosen_because=reason)
+
+    if len(streams) == 1:
+        return describe(0, "only")
+    flagged = [i for i, s in enumerate(streams) if s.disposition & av.stream.Disposition.default]
+    # muxers flag the first stream default on their own; a flag only chooses when it singles one out
+    if len(flagged) == 1:
+        return describe(flagged[0], "default-flagged")
+    if preferred:
+        for i, s in enumerate(streams):
+            if normalise_language(s.metadata.get("language")) == preferred:
+                return describe(i, "language")
+    return describe(0, "first")
+
+
+class ArrayAudio:
+    """Audio already in memory (tests, short clips) behind the same reads as DecodedAudio."""
+
+    def __init__(self, samples: np.ndarray):
+        self.samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self.duration = self.samples.size / SAMPLE_RATE
+
+    def read(self, start: float, end: float) -> np.ndarray:
+        a, b = _sample_range(start, end, self.samples.size)
+        return self.samples[a:b]
+
+    def pieces(self, seconds: float = PIECE_SECONDS) -> Iterator[tuple[float, np.ndarray]]:
+        yield from _pieces(self, seconds)
+
+
+@dataclass
+class DecodedAudio:
+    """A decoded track on disk: int16 PCM, 16 kHz mono. Delete with `remove()` when done."""
+    path: Path | None
+    samples: int
+    track: AudioTrack | None
+    warning: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    def read(self, start: float, end: float) -> np.ndarray:
+        """float32 samples of [start, end) seconds, clipped to the track."""
+        a, b = _sample_range(start, end, self.samples)
+        if b <= a or self.path is None:
             return np.zeros(0, dtype=np.float32)
-        stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        chunks: list[np.ndarray] = []
-        try:
-            for frame in container.decode(stream):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled()
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-        except av.error.EOFError:
-            pass
-        except av.error.FFmpegError as exc:
-            reached = sum(c.size for c in chunks) / SAMPLE_RATE
-            raise MediaError(f"audio is truncated or corrupt: decoding stopped at {reached:.1f} s "
-                             f"({exc.strerror})") from None
-    if not chunks:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+        pcm = np.fromfile(self.path, dtype=np.int16, count=b - a, offset=2 * a)
+        return pcm.astype(np.float32) / 32768.0
+
+    def pieces(self, seconds: float = PIECE_SECONDS) -> Iterator[tuple[float, np.ndarray]]:
+        """(start time, samples) of consecutive pieces of at most `seconds`."""
+        yield from _pieces(self, seconds)
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
-def is_silent(audio: np.ndarray, threshold_db: float = -50.0) -> bool:
+def _sample_range(start: float, end: float, total: int) -> tuple[int, int]:
+    return max(0, int(round(start * SAMPLE_RATE))), min(total, int(round(end * SAMPLE_RATE)))
+
+
+def _pieces(audio, seconds: float):
+    t = 0.0
+    while t < audio.duration:
+        yield t, audio.read(t, t + seconds)
+        t += seconds
+
+
+def is_silent(audio, threshold_db: float = SILENCE_DB) -> bool:
     """True when nothing in the track is louder than faint noise (saves running ASR on silence)."""
-    if audio.size == 0:
-        return True
     window = SAMPLE_RATE // 10
-    usable = audio[: audio.size - audio.size % window] if audio.size >= window else audio
-    frames = usable.reshape(-1, min(window, usable.size))
-    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
-    return bool(20 * np.log10(rms.max() + 1e-12) < threshold_db)
+    loudest = 0.0
+    for _, x in audio.pieces():
+        usable = x[: x.size - x.size % window] if x.size >= window else x
+        if usable.size == 0:
+            continue
+        frames = usable.reshape(-1, min(window, usable.size))
+        loudest = max(loudest, float(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max()))
+    return bool(20 * np.log10(loudest + 1e-12) < threshold_db)
+
+
+def work_folder(data_dir: Path) -> Path:
+    """Where decoded tracks are written; files left by a process that died are removed here."""
+    folder = Path(data_dir) / "work"
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob("audio-*.pcm"):
+        pid = leftover.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _declared_seconds(container, stream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / av.time_base if container.duration else None
+
+
+def decode_audio(path: Path, folder: Path, preferred_language: str | None = None,
+                 cancel: threading.Event | None = None) -> DecodedAudio:
+    """Decode the chosen audio track into a PCM file in `folder`.
+
+    A track that breaks part-way keeps what came before, with a warning; one that cannot be
+    decoded at all gives an empty track with a warning. Neither is an error: the picture, and
+    any subtitles, are still worth indexing.
+    """
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot open audio: {exc}") from None
+    target = Path(folder) / f"audio-{os.getpid()}-{uuid.uuid4().hex[:8]}.pcm"
+    with container:
+        track = choose_audio_track(container.streams.audio, preferred_language)
+        if track is None:
+            return DecodedAudio(None, 0, None)
+        stream = next(s for s in container.streams.audio if s.index == track.index)
+        stream.thread_type = "AUTO"
+        # FFmpeg's downmix keeps every channel's voice (5.1's centre channel included)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        written, warning = 0, ""
+        with open(target, "wb") as out:
+            def write(frames) -> int:
+                n = 0
+                for frame in frames:
+                    pcm = frame.to_ndarray().reshape(-1)
+                    out.write(pcm.tobytes())
+                    n += pcm.size
+                return n
+            try:
+                for packet in container.demux(stream):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled()
+                    for frame in packet.decode():
+                        written += write(resampler.resample(frame))
+                written += write(resampler.resample(None))
+            except av.error.EOFError:
+                pass
+            except (av.error.FFmpegError, ValueError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                warning = (f"audio stops decoding at {written / SAMPLE_RATE:.1f} s ({reason}): kept what came before"
+                           if written else f"audio track cannot be decoded ({reason}): indexed without sound")
+            except BaseException:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise
+        declared = _declared_seconds(container, stream)
+        if not warning and written and declared and written / SAMPLE_RATE < declared - 1.0:
+            warning = (f"audio stops at {written / SAMPLE_RATE:.1f} s of the {declared:.1f} s declared "
+                       f"(truncated?): kept what came before")
+    if written == 0:
+        target.unlink(missing_ok=True)
+        return DecodedAudio(None, 0, track, warning)
+    return DecodedAudio(target, written, track, warning)

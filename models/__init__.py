@@ -37,8 +37,7 @@ def load_speech(name: str, models_dir: Path, device: str = "auto"):
 
     def build():
         folder = speech_model_dir(spec, models_dir)
-        return SpeechModel(str(folder), dev, cpu_threads(), spec.name,
-                           f"{spec.name}@{package_version(spec.params['parts'][0])}")
+        return SpeechModel(str(folder), dev, cpu_threads(), spec.name, speech_version(spec.name))
 
     return _once(("speech", name, str(models_dir), dev), build)
 
@@ -132,10 +131,17 @@ def clip_version(name: str, models_dir: Path) -> str | None:
     return None if weights is None else f"{spec.name}@{file_digest(weights)[:12]}"
 
 
+def speech_version(name: str) -> str:
+    """The weights' package version and the way transcripts are cut (models.speech.TRANSCRIPT_METHOD)."""
+    from .speech import TRANSCRIPT_METHOD
+
+    return f"{name}@{package_version(get_spec('speech', name).params['parts'][0])}+{TRANSCRIPT_METHOD}"
+
+
 def model_versions(speech: str, text: str, clip: str, models_dir: Path) -> dict[str, str]:
     """What each selected model would write beside its outputs now, without loading any of them."""
     versions = {
-        "speech": f"{speech}@{package_version(get_spec('speech', speech).params['parts'][0])}",
+        "speech": speech_version(speech),
         "text": text_version(text),
     }
     version = clip_version(clip, models_dir)

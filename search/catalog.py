@@ -44,6 +44,11 @@ class VideoStatus:
     ALL = (PENDING, INDEXING, INDEXED, FAILED)
 
 
+class SegmentSource:
+    SPEECH = "speech"
+    SUBTITLES = "subtitles"
+
+
 class Video(Base):
     __tablename__ = "videos"
 
@@ -67,6 +72,11 @@ class Video(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # {"speech": "whisper-base@1.0.0", "text": ..., "clip": ...}: what made this video's rows
     model_versions: Mapped[dict] = mapped_column(JSON, default=dict)
+    # {"audio": {"index", "language", "channels", "sample_rate", "chosen_because", "count"} | None,
+    #  "subtitles": [{"key", "source", "language", "label", "cues"}], "skipped": [{"key", "language", "reason"}]}
+    tracks: Mapped[dict | None] = mapped_column(JSON)
+    # what was kept from damaged or odd input, in words ("audio stops decoding at 312.4 s: kept what came before")
+    warnings: Mapped[list | None] = mapped_column(JSON)
     # who holds this video while status is "indexing" (host:pid) and since when; a dead holder means resume
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -118,6 +128,10 @@ class TranscriptSegment(Base):
     end: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
+    # "speech" (heard by the speech model) or "subtitles" (read from a subtitle track)
+    source: Mapped[str] = mapped_column(String(16), default=SegmentSource.SPEECH, server_default=SegmentSource.SPEECH)
+    # the subtitle track's key (indexer/subtitles.py), None for speech
+    track: Mapped[str | None] = mapped_column(String(255))
     # [[word, start, end, probability], ...]
     words: Mapped[list] = mapped_column(JSON, default=list)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
