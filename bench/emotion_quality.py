@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import models  # noqa: E402
+from indexer.audio import ArrayAudio  # noqa: E402
+from indexer.transcribe import transcribe  # noqa: E402
 from emotion_data import dataset  # noqa: E402
 from indexer import samples  # noqa: E402
 from models.emotion_text import EMOTIONS, load_emotion_text  # noqa: E402
@@ -116,7 +118,7 @@ def main(argv=None) -> int:
     heard = []
     for it in items:
         audio = samples.speak(it.text, voice=it.voice, speed=it.speed, pitch=it.pitch)
-        transcript = speech.transcribe(audio)
+        transcript = transcribe(ArrayAudio(audio), speech)
         heard.append(" ".join(seg.text for seg in transcript.segments).strip())
     asr_seconds = time.perf_counter() - started
     empty = sum(1 for h in heard if not h)

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 import models  # noqa: E402
 from indexer import samples  # noqa: E402
-from indexer.audio import load_audio  # noqa: E402
+from indexer.audio import decode_audio  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
 from models.device import cpu_threads  # noqa: E402
 from search.catalog import Catalog, upgrade  # noqa: E402
@@ -70,7 +70,9 @@ def naive(video: Path, models_dir: Path) -> dict:
     models.load_clip(BENCH_CLIP_NAME, models_dir, "cpu").encode_images(samples_1fps)
     stages["clip_1fps"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    audio = load_audio(video)
+    decoded = decode_audio(video, video.parent)
+    audio = decoded.read(0.0, decoded.duration)  # the naive pipeline holds the whole track
+    decoded.remove()
     stages["audio"] = time.perf_counter() - t0
     from faster_whisper import WhisperModel
 

@@ -18,28 +18,13 @@ import av
 import numpy as np
 
 from .errors import Cancelled, MediaError
+from .languages import language_code
 
 SAMPLE_RATE = 16_000
 # Later stages read at most this much at once (19 MB as float32): what bounds their memory.
 PIECE_SECONDS = 300.0
 # Nothing louder than faint noise (dBFS) anywhere: no point running speech recognition.
 SILENCE_DB = -50.0
-
-# ISO 639-2 codes containers use, for the languages a person is likely to set REELSCOPE_AUDIO_LANGUAGE to
-_LANGUAGE_ALIASES = {"eng": "en", "chi": "zh", "zho": "zh", "cmn": "zh", "fre": "fr", "fra": "fr", "ger": "de",
-                     "deu": "de", "spa": "es", "ita": "it", "jpn": "ja", "kor": "ko", "rus": "ru", "por": "pt",
-                     "dut": "nl", "nld": "nl", "ara": "ar", "hin": "hi", "tur": "tr", "pol": "pl", "swe": "sv"}
-
-
-def normalise_language(code: str | None) -> str | None:
-    """'eng', 'en-US', 'EN' -> 'en'; 'und' and empty -> None."""
-    if not code:
-        return None
-    code = code.strip().lower().replace("_", "-").split("-")[0]
-    if not code or code in ("und", "unk", "mis", "zxx", "mul"):
-        return None
-    return _LANGUAGE_ALIASES.get(code, code)
-
 
 @dataclass
 class AudioTrack:
@@ -62,13 +47,13 @@ def choose_audio_track(streams, preferred_language: str | None = None) -> AudioT
     streams = list(streams)
     if not streams:
         return None
-    preferred = normalise_language(preferred_language)
+    preferred = language_code(preferred_language)
 
     def describe(position: int, reason: str) -> AudioTrack:
         stream = streams[position]
         cc = stream.codec_context
         return AudioTrack(index=stream.index, position=position + 1, count=len(streams),
-                          language=normalise_language(stream.metadata.get("language")),
+                          language=language_code(stream.metadata.get("language")),
                           codec=cc.name if cc is not None else None, channels=getattr(cc, "channels", None),
                           sample_rate=getattr(cc, "sample_rate", None) or None, chosen_because=reason)
 
@@ -80,7 +65,7 @@ def choose_audio_track(streams, preferred_language: str | None = None) -> AudioT
         return describe(flagged[0], "default-flagged")
     if preferred:
         for i, s in enumerate(streams):
-            if normalise_language(s.metadata.get("language")) == preferred:
+            if language_code(s.metadata.get("language")) == preferred:
                 return describe(i, "language")
     return describe(0, "first")
 

@@ -8,6 +8,7 @@ share of its frames; an all-intra file decodes all of them once and never refine
 """
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ REFINE_HISTOGRAM = 0.15
 REFINE_PIXELS = 0.30
 # The short side of the images kept for CLIP and thumbnails (CLIP looks at 224).
 KEEP_SHORT_SIDE = 256
+# Near-lossless: CLIP resizes the kept image to 224 px, which changes it far more than this does
+KEEP_JPEG_QUALITY = 92
 
 
 @dataclass
@@ -42,9 +45,16 @@ class Shot:
 
 @dataclass
 class FrameSample:
+    """A keyframe kept as JPEG: a 3-hour video's thousand keyframes take ~20 MB, not ~250 MB as pixels."""
     time: float
-    image: Image.Image
+    jpeg: bytes
+    width: int
+    height: int
     shot_index: int = -1
+
+    @property
+    def image(self) -> Image.Image:
+        return Image.open(io.BytesIO(self.jpeg)).convert("RGB")
 
 
 @dataclass
@@ -94,12 +104,14 @@ def _may_hide_cut(a: np.ndarray, b: np.ndarray) -> bool:
     return _histogram_distance(a, b) > REFINE_HISTOGRAM or _difference(a, b) > REFINE_PIXELS
 
 
-def _keep_image(frame: av.VideoFrame) -> Image.Image:
+def _keep(frame: av.VideoFrame, t: float) -> FrameSample:
     w, h = frame.width, frame.height
     scale = KEEP_SHORT_SIDE / min(w, h)
     if scale < 1:
         w, h = max(2, round(w * scale)), max(2, round(h * scale))
-    return frame.to_image(width=w, height=h)
+    buf = io.BytesIO()
+    frame.to_image(width=w, height=h).save(buf, format="JPEG", quality=KEEP_JPEG_QUALITY)
+    return FrameSample(t, buf.getvalue(), w, h)
 
 
 def _frame_time(frame: av.VideoFrame, fallback_index: int, fps: float) -> float:
@@ -176,7 +188,7 @@ def analyse_video(path: Path, duration: float, fps: float | None, interval: floa
             # first one past it could leave up to a GOP more than the interval unsampled
             gop = t - prev[1] if prev is not None else 0.0
             if prev is None or t - last_sample_time >= interval - gop / 2:
-                samples.append(FrameSample(t, _keep_image(frame)))
+                samples.append(_keep(frame, t))
                 last_sample_time = t
             prev = (frame.pts, t, sig)
             if progress and duration:
@@ -237,7 +249,7 @@ def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: flo
             last_sample_time = -1e9
         recent.append(d)
         if t - last_sample_time >= interval and (t - shot_start >= min(interval, 0.5) or shot_start == t):
-            samples.append(FrameSample(t, _keep_image(frame)))
+            samples.append(_keep(frame, t))
             last_sample_time = t
         last_sig = sig
     if cur is not None and _is_cut(_difference(last_sig, cur_sig), recent):

@@ -22,24 +22,31 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from atomic_file import replaced_when_done
 import models
-from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, Shot, Tag, TranscriptSegment, Video,
+from models.speech import Segment
+from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, SegmentSource, Shot, Tag, TranscriptSegment, Video,
                             VideoStatus, record_change, utcnow, vector_bytes)
 from settings import Settings
 
-from .audio import is_silent, load_audio
+from .audio import AudioTrack, decode_audio, is_silent, work_folder
+from .cover import audio_thumbnail
 from .errors import Cancelled, MediaError
 from .frames import VisualAnalysis, analyse_video
 from .probe import MediaInfo, probe
+from .subtitles import SubtitleTrack, find_subtitles
+from .transcribe import transcribe
 from . import tagging
 
 log = logging.getLogger(__name__)
 
 THUMBNAIL_WIDTH = 320
+# CLIP encodes keyframes this many at a time, so a long video's pictures are never all decoded at once
+CLIP_BATCH = 64
 # A claim not refreshed for this long by another host is presumed dead (same host: the pid is
 # checked). Workers refresh their claim with each job progress write, at least every few seconds.
 FOREIGN_CLAIM_TTL = 15 * 60
@@ -110,11 +117,26 @@ class _Superseded(Exception):
 @dataclass
 class _AudioResult:
     language: str | None = None
-    segments: list = field(default_factory=list)
-    vectors: np.ndarray | None = None
-    emotions: np.ndarray | None = None  # (segments x 7) from the words
+    segments: list = field(default_factory=list)  # models.speech.Segment
     voice_priors: list = field(default_factory=list)
+    track: AudioTrack | None = None
+    duration: float = 0.0  # of the decoded sound
+    warning: str = ""
+    cover: bytes | None = None  # JPEG thumbnail of an audio-only file (cover art or waveform)
+    subtitles: list = field(default_factory=list)  # subtitles.SubtitleTrack read
+    skipped_subtitles: list = field(default_factory=list)  # subtitles.SkippedTrack
     note: str = ""
+
+
+@dataclass
+class _TextTrack:
+    """One transcript of the video: its speech, or one subtitle track."""
+    source: str  # SegmentSource
+    subtitles: SubtitleTrack | None
+    language: str | None
+    segments: list  # models.speech.Segment
+    vectors: np.ndarray | None = None
+    emotions: np.ndarray | None = None  # (segments x 7) from the words; the primary track only
 
 
 class Indexer:
@@ -179,11 +201,12 @@ class Indexer:
             stages["probe"] = time.perf_counter() - t0
             visual, audio, thumbnails = self._analyse(path, info, stages, job_id)
             self._check_unchanged(path, info)
+            texts = self._text(path, info, audio, stages)
             t0 = time.perf_counter()
-            video_tags = self._tags(video_id, info, visual, audio)
+            video_tags = self._tags(video_id, info, visual, audio, texts)
             stages["tags"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self._commit(video_id, path, digest, info, visual, audio, thumbnails, video_tags)
+            self._commit(video_id, path, digest, info, visual, audio, texts, thumbnails, video_tags)
             stages["write"] = time.perf_counter() - t0
             old = self._replaced_hash.pop(video_id, None)
             if old:
@@ -211,7 +234,7 @@ class Indexer:
                 message = "file vanished while it was being indexed"
             self._fail(video_id, message)
             return Outcome(str(path), "failed", video_id, message, stages=stages)
-        notes = [n for n in (self._notes(info, audio, video_tags)) if n]
+        notes = [n for n in (self._notes(info, audio, texts, video_tags)) if n]
         return Outcome(str(path), "indexed", video_id, "; ".join(notes), stages=stages)
 
     # -- claiming ---------------------------------------------------------------------------------
@@ -340,7 +363,10 @@ class Indexer:
         visual.stats["clip_vectors"] = None
         if clip is not None and visual.keyframes:
             t0 = time.perf_counter()
-            visual.stats["clip_vectors"] = clip.encode_images([k.image for k in visual.keyframes])
+            frames = visual.keyframes
+            visual.stats["clip_vectors"] = np.concatenate(
+                [clip.encode_images([k.image for k in frames[i:i + CLIP_BATCH]])
+                 for i in range(0, len(frames), CLIP_BATCH)])
             self._timed(stages, "clip", t0)
         visual.stats["findings"] = None
         if visual.keyframes:
@@ -355,45 +381,87 @@ class Indexer:
 
     def _audio(self, path: Path, info: MediaInfo, stages: dict, report, cancel) -> _AudioResult:
         t0 = time.perf_counter()
-        audio = load_audio(path, cancel)
+        audio = decode_audio(path, work_folder(self.settings.data_dir), self.settings.audio_language, cancel)
         self._timed(stages, "audio", t0)
-        if is_silent(audio):
-            report(1.0)
-            return _AudioResult(note="audio is silent: no transcript")
-        t0 = time.perf_counter()
-        transcript = self.speech().transcribe(audio, progress=lambda seconds: report(0.9 * seconds / info.duration))
-        self._timed(stages, "asr", t0)
-        result = _AudioResult(language=transcript.language, segments=transcript.segments)
-        if not transcript.segments:
-            result.note = "no speech found"
-        else:
-            t0 = time.perf_counter()
-            result.vectors = self.text().encode([seg.text for seg in transcript.segments])
-            self._timed(stages, "text_embed", t0)
-            t0 = time.perf_counter()
-            result.emotions = tagging.text_emotions([seg.text for seg in transcript.segments], result.vectors)
-            result.voice_priors = tagging.voice_priors(audio, _segment_inputs(transcript.segments))
-            self._timed(stages, "emotion", t0)
+        try:
+            result = _AudioResult(track=audio.track, duration=audio.duration, warning=audio.warning)
+            if audio.samples == 0:
+                result.note = "no audio decoded: no transcript"
+            elif is_silent(audio):
+                result.note = "audio is silent: no transcript"
+            else:
+                t0 = time.perf_counter()
+                transcript = transcribe(audio, self.speech(), cancel=cancel,
+                                        progress=lambda seconds: report(0.9 * min(1.0, seconds / audio.duration)))
+                self._timed(stages, "asr", t0)
+                result.language, result.segments = transcript.language, transcript.segments
+                if not transcript.segments:
+                    result.note = "no speech found"
+                else:
+                    t0 = time.perf_counter()
+                    result.voice_priors = tagging.voice_priors(audio, _segment_inputs(transcript.segments))
+                    self._timed(stages, "emotion", t0)
+            if not info.has_video:
+                t0 = time.perf_counter()
+                result.cover = _jpeg(audio_thumbnail(path, audio))
+                self._timed(stages, "thumbnails", t0)
+        finally:
+            audio.remove()
         report(1.0)
         return result
 
-    def _tags(self, video_id: int, info: MediaInfo, visual: VisualAnalysis | None,
-              audio: _AudioResult) -> tagging.VideoTags:
-        segments = _segment_inputs(audio.segments)
+    def _text(self, path: Path, info: MediaInfo, audio: _AudioResult, stages: dict) -> list[_TextTrack]:
+        """The transcript tracks (speech, then each subtitle track) with their text vectors and emotions."""
+        t0 = time.perf_counter()
+        tracks = [_TextTrack(SegmentSource.SPEECH, None, audio.language, audio.segments)] if audio.segments else []
+        found, audio.skipped_subtitles = find_subtitles(path, fps=info.fps, cancel=self.cancel)
+        for sub in found:
+            tracks.append(_TextTrack(SegmentSource.SUBTITLES, sub, sub.language,
+                                     [Segment(c.start, c.end, c.text) for c in sub.cues]))
+        audio.subtitles = found
+        self._timed(stages, "subtitles", t0)
+        texts = [seg.text for track in tracks for seg in track.segments]
+        if texts:
+            t0 = time.perf_counter()
+            vectors = self.text().encode(texts)
+            self._timed(stages, "text_embed", t0)
+            at = 0
+            for track in tracks:
+                track.vectors = vectors[at:at + len(track.segments)]
+                at += len(track.segments)
+            # tags read the primary track only: speech where there is any, else the first subtitles
+            t0 = time.perf_counter()
+            tracks[0].emotions = tagging.text_emotions([seg.text for seg in tracks[0].segments], tracks[0].vectors)
+            self._timed(stages, "emotion", t0)
+        return tracks
+
+    def _tags(self, video_id: int, info: MediaInfo, visual: VisualAnalysis | None, audio: _AudioResult,
+              texts: list[_TextTrack]) -> tagging.VideoTags:
+        primary = texts[0] if texts else None
+        segments = _segment_inputs(primary.segments) if primary else []
+        speech = primary is not None and primary.source == SegmentSource.SPEECH
         keyframes = [tagging.KeyframeInput(k.time, k.shot_index) for k in visual.keyframes] if visual else []
         clip_vectors = visual.stats.get("clip_vectors") if visual else None
         moods, content = tagging.clip_signals(self.clip() if clip_vectors is not None else None, clip_vectors,
                                               self.settings.tag_vocabulary)
         return tagging.build_tags(
-            video_id, info.duration or 0.0, segments,
-            audio.emotions if audio.emotions is not None else np.zeros((0, 7)),
-            audio.voice_priors or [None] * len(segments),
+            video_id, _duration(info, audio), segments,
+            primary.emotions if primary is not None and primary.emotions is not None else np.zeros((0, 7)),
+            audio.voice_priors if speech and audio.voice_priors else [None] * len(segments),
             [(shot.start, shot.end) for shot in visual.shots] if visual else [], keyframes,
             visual.stats.get("findings") if visual else None, moods, content)
 
     @staticmethod
-    def _notes(info: MediaInfo, audio: _AudioResult, video_tags: tagging.VideoTags) -> list[str]:
-        return ["audio only: no video stream" if not info.has_video else "", audio.note,
+    def _notes(info: MediaInfo, audio: _AudioResult, texts: list[_TextTrack],
+               video_tags: tagging.VideoTags) -> list[str]:
+        subtitles = [t for t in texts if t.source == SegmentSource.SUBTITLES]
+        return ["audio only: no video stream" if not info.has_video else "",
+                "" if audio.segments and subtitles else audio.note,
+                f"{len(subtitles)} subtitle track(s) read" if subtitles else "",
+                f"audio track {audio.track.position} of {audio.track.count} heard "
+                f"({audio.track.language or 'language not marked'}, {audio.track.chosen_because})"
+                if audio.track is not None and audio.track.count > 1 else "",
+                *_warnings(info, audio),
                 "" if video_tags.signals else "no speech and no faces: tagged neutral, low confidence"]
 
     def _check_unchanged(self, path: Path, info: MediaInfo) -> None:
@@ -407,9 +475,10 @@ class Indexer:
     # -- writing ----------------------------------------------------------------------------------
 
     def _commit(self, video_id: int, path: Path, digest: str, info: MediaInfo, visual: VisualAnalysis | None,
-                audio: _AudioResult, thumbnails: list[bytes], video_tags: tagging.VideoTags) -> None:
+                audio: _AudioResult, texts: list[_TextTrack], thumbnails: list[bytes],
+                video_tags: tagging.VideoTags) -> None:
         versions = self.model_versions()
-        thumb_names = self._write_thumbnails(digest, visual, thumbnails)
+        thumb_names = self._write_thumbnails(digest, visual, thumbnails, audio.cover)
         with self.catalog.session() as s, s.begin():
             video = s.get(Video, video_id, with_for_update=True)
             if video is None or video.claimed_by != self.worker:
@@ -417,13 +486,20 @@ class Indexer:
             _drop_results(s, video_id)
             video.title = video.title or title_from_path(path)
             video.size_bytes, video.mtime = info.size_bytes, path.stat().st_mtime
-            video.duration, video.fps = info.duration, info.fps
+            video.duration, video.fps = _duration(info, audio), info.fps
             video.width, video.height = info.width, info.height
             video.container, video.video_codec, video.audio_codec = info.container, info.video_codec, info.audio_codec
             video.has_video, video.has_audio = info.has_video, info.has_audio
-            video.language = audio.language
+            video.language = audio.language or next((t.language for t in texts if t.language), None)
+            video.tracks = {
+                "audio": audio.track.as_dict() if audio.track else None,
+                "subtitles": [{"key": t.key, "source": t.source, "language": t.language, "label": t.label,
+                               "cues": len(t.cues)} for t in audio.subtitles],
+                "skipped": [{"key": t.key, "language": t.language, "reason": t.reason}
+                            for t in audio.skipped_subtitles]}
+            video.warnings = _warnings(info, audio) or None
             used = {"speech": versions["speech"]} if info.has_audio else {}
-            if audio.segments:
+            if texts:
                 used["text"] = versions["text"]
             shots, frames = [], []
             if visual is not None:
@@ -431,7 +507,7 @@ class Indexer:
                          for shot in visual.shots]
                 s.add_all(shots)
                 frames = [Keyframe(video_id=video_id, shot_index=k.shot_index, time=k.time, thumbnail=name,
-                                   width=k.image.width, height=k.image.height)
+                                   width=k.width, height=k.height)
                           for k, name in zip(visual.keyframes, thumb_names)]
                 s.add_all(frames)
                 clip_vectors = visual.stats.get("clip_vectors")
@@ -442,35 +518,54 @@ class Indexer:
                     s.add_all(Embedding(video_id=video_id, owner_kind="keyframe", owner_id=f.id, model=clip.name,
                                         model_version=clip.version, dim=vec.shape[0], vector=vector_bytes(vec))
                               for f, vec in zip(frames, clip_vectors))
-            rows = [TranscriptSegment(video_id=video_id, index=i, start=seg.start, end=seg.end, text=seg.text,
-                                      language=audio.language,
-                                      words=[[w.word, round(w.start, 3), round(w.end, 3), round(w.probability, 3)]
-                                             for w in seg.words],
-                                      avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob)
-                    for i, seg in enumerate(audio.segments)]
-            s.add_all(rows)
-            if audio.vectors is not None:
+            elif audio.cover is not None:
+                # an audio file's one picture: its cover or waveform, shown wherever a thumbnail is
+                width, height = Image.open(io.BytesIO(audio.cover)).size
+                s.add(Keyframe(video_id=video_id, shot_index=0, time=0.0, thumbnail=thumb_names[0],
+                               width=width, height=height))
+            text = self.text() if texts else None
+            rows_by_track = []
+            index = 0
+            for track in texts:
+                rows = []
+                for seg in track.segments:
+                    rows.append(TranscriptSegment(
+                        video_id=video_id, index=index, start=seg.start, end=seg.end, text=seg.text,
+                        language=track.language, source=track.source,
+                        track=track.subtitles.key if track.subtitles else None,
+                        words=[[w.word, round(w.start, 3), round(w.end, 3), round(w.probability, 3)]
+                               for w in seg.words],
+                        avg_logprob=seg.avg_logprob if track.source == SegmentSource.SPEECH else None,
+                        no_speech_prob=seg.no_speech_prob if track.source == SegmentSource.SPEECH else None))
+                    index += 1
+                s.add_all(rows)
+                rows_by_track.append(rows)
+            if texts:
                 s.flush()
-                text = self.text()
                 s.add_all(Embedding(video_id=video_id, owner_kind="segment", owner_id=r.id, model=text.name,
                                     model_version=text.version, dim=vec.shape[0], vector=vector_bytes(vec))
-                          for r, vec in zip(rows, audio.vectors))
+                          for track, rows in zip(texts, rows_by_track) for r, vec in zip(rows, track.vectors))
             s.flush()
-            tagging.add_tag_rows(s, video_id, video_tags, rows, shots, frames, self.tagger_version())
+            tagging.add_tag_rows(s, video_id, video_tags, rows_by_track[0] if rows_by_track else [], shots, frames,
+                                 self.tagger_version())
             video.model_versions = used
             video.status, video.error = VideoStatus.INDEXED, None
             video.claimed_by = video.claimed_at = None
             video.indexed_at = utcnow()
 
-    def _write_thumbnails(self, digest: str, visual: VisualAnalysis | None, thumbnails: list[bytes]) -> list[str]:
+    def _write_thumbnails(self, digest: str, visual: VisualAnalysis | None, thumbnails: list[bytes],
+                          cover: bytes | None = None) -> list[str]:
         """Content-addressed files: a rerun rewrites the same names, so a crash leaves no stray versions."""
         if visual is None:
+            thumbnails = [cover] if cover is not None else []
+        times = [k.time for k in visual.keyframes] if visual is not None else [0.0] * len(thumbnails)
+        if not thumbnails:
             return []
         folder = self.settings.thumbnails_dir / digest[:2] / digest
         folder.mkdir(parents=True, exist_ok=True)
         names = []
-        for sample, data in zip(visual.keyframes, thumbnails):
-            name = f"{digest[:2]}/{digest}/{round(sample.time * 1000):09d}.jpg"
+        for t, data in zip(times, thumbnails):
+            name = f"{digest[:2]}/{digest}/{round(t * 1000):09d}.jpg"
             target = self.settings.thumbnails_dir / name
             try:
                 with replaced_when_done(target) as tmp:
@@ -526,6 +621,21 @@ def remove_unused_thumbnails(settings: Settings, catalog: Catalog, digest: str) 
         if s.scalar(select(Video.id).where(Video.content_hash == digest).limit(1)) is not None:
             return
     shutil.rmtree(settings.thumbnails_dir / digest[:2] / digest, ignore_errors=True)
+
+
+def _duration(info: MediaInfo, audio: _AudioResult) -> float:
+    """The picture's length, or the sound's where it runs on past it (its transcript is kept)."""
+    return max(info.duration or 0.0, audio.duration)
+
+
+def _warnings(info: MediaInfo, audio: _AudioResult) -> list[str]:
+    """What was kept from damaged or odd input, for the catalog and the outcome."""
+    found = [audio.warning] if audio.warning else []
+    if info.has_video and audio.duration > (info.duration or 0.0) + 1.0:
+        found.append(f"the sound runs {audio.duration - info.duration:.1f} s past the end of the picture: "
+                     f"its transcript is kept")
+    found += [f"subtitle track {t.key} skipped: {t.reason}" for t in audio.skipped_subtitles]
+    return found
 
 
 def _segment_inputs(segments) -> list[tagging.SegmentInput]:

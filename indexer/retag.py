@@ -12,11 +12,12 @@ import numpy as np
 from sqlalchemy import delete, select
 
 import models
-from search.catalog import Catalog, Embedding, Keyframe, ScreenText, Shot, Tag, TranscriptSegment, Video, VideoStatus
+from search.catalog import (Catalog, Embedding, Keyframe, ScreenText, SegmentSource, Shot, Tag, TranscriptSegment, Video,
+                            VideoStatus)
 from settings import Settings
 
 from . import tagging
-from .audio import load_audio
+from .audio import decode_audio, work_folder
 from .errors import MediaError
 
 
@@ -43,8 +44,9 @@ def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: st
         if video is None or video.status != VideoStatus.INDEXED:
             raise MediaError(f"video {video_id} is not indexed")
         path, duration, has_audio, has_video = Path(video.path), video.duration or 0.0, video.has_audio, video.has_video
-        segments = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.video_id == video_id)
-                                  .order_by(TranscriptSegment.index)))
+        segments = primary_track(list(s.scalars(select(TranscriptSegment)
+                                                .where(TranscriptSegment.video_id == video_id)
+                                                .order_by(TranscriptSegment.index))))
         shots = list(s.scalars(select(Shot).where(Shot.video_id == video_id).order_by(Shot.index)))
         frames = list(s.scalars(select(Keyframe).where(Keyframe.video_id == video_id).order_by(Keyframe.time)))
         text_vectors = _vectors(s, video_id, "segment", [seg.id for seg in segments])
@@ -52,12 +54,17 @@ def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: st
     inputs = [tagging.SegmentInput(seg.start, seg.end, seg.text, seg.words or []) for seg in segments]
     keyframes = [tagging.KeyframeInput(f.time, f.shot_index) for f in frames]
     notes = []
-    audio = findings = None
+    priors = [None] * len(inputs)
+    findings = None
     if not path.exists():
         notes.append("file not found: tags made from the transcript and stored vectors only")
     else:
-        if has_audio and inputs:
-            audio = load_audio(path)
+        if has_audio and inputs and segments[0].source == SegmentSource.SPEECH:
+            audio = decode_audio(path, work_folder(settings.data_dir), settings.audio_language)
+            try:
+                priors = tagging.voice_priors(audio, inputs)
+            finally:
+                audio.remove()
         if has_video and keyframes:
             findings = tagging.frame_findings(path, keyframes, read_text=settings.read_screen_text)
     clip = models.load_clip(settings.clip_model, settings.models_dir, settings.device) \
@@ -65,8 +72,8 @@ def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: st
     moods, content = tagging.clip_signals(clip, clip_vectors, settings.tag_vocabulary)
     video_tags = tagging.build_tags(video_id, duration, inputs,
                                     tagging.text_emotions([i.text for i in inputs], text_vectors),
-                                    tagging.voice_priors(audio, inputs), [(sh.start, sh.end) for sh in shots],
-                                    keyframes, findings, moods, content)
+                                    priors, [(sh.start, sh.end) for sh in shots], keyframes, findings, moods,
+                                    content)
     with catalog.session() as s, s.begin():
         video = s.get(Video, video_id, with_for_update=True)
         if video is None or video.status != VideoStatus.INDEXED:
@@ -76,3 +83,11 @@ def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: st
             s.execute(delete(ScreenText).where(ScreenText.video_id == video_id))
         tagging.add_tag_rows(s, video_id, video_tags, segments, shots, frames, version)
     return "; ".join(notes)
+
+
+def primary_track(segments: list[TranscriptSegment]) -> list[TranscriptSegment]:
+    """The segments tags are made from, as indexing chose them: the speech, else the first subtitle track."""
+    if not segments:
+        return []
+    speech = [seg for seg in segments if seg.source == SegmentSource.SPEECH]
+    return speech or [seg for seg in segments if seg.track == segments[0].track]

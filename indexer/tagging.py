@@ -151,13 +151,26 @@ def text_emotions(texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
     return load_emotion_text().predict(texts, vectors)
 
 
-def voice_priors(audio: np.ndarray | None, segments: list[SegmentInput]) -> list[np.ndarray | None]:
-    """Per segment, the arousal tilt relative to how this video's speaker usually sounds."""
+def voice_priors(audio, segments: list[SegmentInput]) -> list[np.ndarray | None]:
+    """Per segment, the arousal tilt relative to how this video's speaker usually sounds.
+
+    `audio` reads stretches (indexer.audio.DecodedAudio or ArrayAudio): only the segments' own
+    speech is read, never the whole track, and silence between them costs nothing."""
     if audio is None or not segments:
         return [None] * len(segments)
-    features = [voice_features(audio, seg.start, seg.end, seg.words) for seg in segments]
+    features = [_segment_voice(audio, seg) for seg in segments]
     baseline = speaker_baseline(features)
     return [arousal_emotion_prior(f, baseline) for f in features]
+
+
+def _segment_voice(audio, seg: SegmentInput) -> dict:
+    """voice_features of one segment, read on its own (its times and its words' shifted to start at 0)."""
+    if not seg.end > seg.start:
+        return voice_features(np.zeros(0, dtype=np.float32), 0.0, 1.0)
+    words = [[w[0], float(w[1]) - seg.start, float(w[2]) - seg.start, *w[3:]] for w in seg.words]
+    features = voice_features(audio.read(seg.start, seg.end), 0.0, seg.end - seg.start, words)
+    features["start"], features["end"] = seg.start, seg.end
+    return features
 
 
 def _face_summary(findings: list[FrameFindings]) -> tuple[np.ndarray | None, float]:

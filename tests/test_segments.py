@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer.audio import SAMPLE_RATE, ArrayAudio, choose_audio_track, is_silent, normalise_language
+from indexer.audio import SAMPLE_RATE, ArrayAudio, choose_audio_track, is_silent
+from indexer.languages import language_code
 from indexer.transcribe import Clip, pack_clips, segments_from_words, unheard_spans
 from models.speech import Word
 
@@ -77,7 +78,7 @@ def test_silence_and_language_codes():
     assert is_silent(ArrayAudio(np.zeros(SAMPLE_RATE * 3, dtype=np.float32)))
     tone = 0.2 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE).astype(np.float32)
     assert not is_silent(ArrayAudio(np.concatenate([np.zeros(SAMPLE_RATE * 700, dtype=np.float32), tone])))
-    assert [normalise_language(c) for c in ("eng", "en-US", "chi", "zho", "und", "", None, "fra")] == \
+    assert [language_code(c) for c in ("eng", "en-US", "chi", "zho", "und", "", None, "fra")] == \
         ["en", "en", "zh", "zh", None, None, None, "fr"]
 
 
