@@ -24,7 +24,7 @@ from indexer.commands import stale_videos
 from indexer.jobs import enqueue, leftover_jobs, recent_jobs, run_jobs
 from indexer.library import discover
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, Video, VideoStatus
+from search.catalog import Catalog, Video, VideoStatus, current_revision
 from settings import Settings
 
 from .api import API_PREFIX
@@ -66,6 +66,8 @@ class JobRunner:
     def resume(self) -> None:
         """Runs what a server stopped earlier left unfinished; slow catalogs make it wait, not the caller."""
         try:
+            if current_revision(self.catalog.url) is None:
+                return  # a new data dir: `reelscope init` has not made the catalog yet, so nothing was left
             job_ids = leftover_jobs(self.catalog)
         except Exception:  # a catalog not reachable yet must not stop the server; `index add` still works
             log.exception("could not look for index jobs left unfinished")

@@ -40,18 +40,23 @@ cli.add_command(worker_command)
 cli.add_command(recommend_group)
 
 
-@cli.command("serve")
+@cli.command("serve", with_appcontext=False)  # builds its own app, or none
 @click.option("--host", default=None, help="Default: REELSCOPE_HOST or 127.0.0.1")
 @click.option("--port", default=None, type=int, help="Default: REELSCOPE_PORT or 8000")
 @click.option("--threads", default=8, show_default=True)
-def serve(host, port, threads):
+@click.pass_context
+def serve(ctx, host, port, threads):
     """Serve the web UI and JSON API with a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
+
+    from search.catalog import current_revision, head_revision
 
     from . import create_app
 
     _fewer_heaps()
     settings = get_settings()
+    if current_revision(settings.catalog_url) != head_revision():
+        ctx.invoke(init_command)  # a first start, or a new version: what `reelscope init` does
     app = create_app(settings)
     host, port = host or settings.host, port or settings.port
     click.echo("loading models and vector indexes...", err=True)
@@ -78,7 +83,7 @@ def _fewer_heaps() -> None:
         pass
 
 
-@cli.command("search")
+@cli.command("search", with_appcontext=False)  # builds its own app, or none
 @click.argument("query")
 @click.option("-k", "--k", "k", default=10, show_default=True, help="How many moments.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
@@ -121,7 +126,7 @@ def _marked(text: str, highlights: list[list[int]]) -> str:
     return text
 
 
-@cli.command("demo")
+@cli.command("demo", with_appcontext=False)  # builds its own app, or none
 @click.option("--folder", type=click.Path(path_type=Path), default=None,
               help="Where to write the sample videos (default: DATA_DIR/sample-library).")
 @click.option("--serve/--no-serve", "then_serve", default=True, help="Serve the result when done.")
