@@ -30,8 +30,11 @@ MIN_SILENCE_MS = 160
 SPEECH_PAD_MS = 400
 # A clip holds whole speech stretches up to Whisper's window; a stretch is never longer.
 CLIP_SECONDS = WINDOW_SECONDS
-# Heard speech this long with no word in it means the batched pass lost words there.
-UNHEARD_SECONDS = 2.0
+# Heard speech this long with no word in it means the batched pass lost words there (a stretch's
+# own padding and breaths stay under it)...
+UNHEARD_SECONDS = 1.2
+# ...counting stretches this close together as one: VAD cuts "one, two, three" at every comma.
+JOIN_STRETCHES = 0.5
 # Text this repetitive (gzip ratio, Whisper's own test) is a decoding loop, not speech.
 LOOPING_RATIO = 2.4
 # Whisper's "this window is silence" test (transcribe.py's defaults).
@@ -155,7 +158,13 @@ def unheard_spans(regions: list[tuple[float, float]], words: list[Word]) -> list
     """Stretches of heard speech, UNHEARD_SECONDS or longer, that no word covers."""
     spans = []
     times = sorted((w.start, w.end) for w in words)
-    for start, end in regions:
+    joined: list[tuple[float, float]] = []
+    for start, end in sorted(regions):
+        if joined and start - joined[-1][1] <= JOIN_STRETCHES:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    for start, end in joined:
         covered = [(a, b) for a, b in times if b > start and a < end]
         cursor = start
         for a, b in covered + [(end, end)]:

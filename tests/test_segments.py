@@ -71,7 +71,9 @@ def test_heard_speech_without_words_is_found_for_a_second_listen():
     assert unheard_spans([(10.0, 11.2), (40.0, 43.0)], words) == [(40.0, 43.0)]
     # words stop early in a stretch: the rest is listened to again
     assert unheard_spans([(10.0, 16.0)], words) == [(11.0, 16.0)]
-    assert unheard_spans([(10.0, 12.5)], words) == []  # 1.5 s of trailing pad/breath is normal
+    assert unheard_spans([(10.0, 12.0)], words) == []  # a second of trailing pad and breath is normal
+    # "one, two, three" cut by VAD at each comma is one stretch of unheard speech
+    assert unheard_spans([(10.0, 11.2), (37.97, 39.1), (39.1, 40.1), (40.1, 40.83)], words) == [(37.97, 40.83)]
 
 
 def test_silence_and_language_codes():
