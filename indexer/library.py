@@ -8,6 +8,8 @@ import av
 
 from .probe import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
 
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS
+
 # Never worth opening with a demuxer while walking a folder.
 NOT_MEDIA_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp", ".tif", ".tiff", ".txt", ".md",
                         ".pdf", ".doc", ".docx", ".json", ".xml", ".srt", ".vtt", ".nfo", ".db", ".sqlite3", ".py",
@@ -24,7 +26,10 @@ def _has_video_stream(path: Path) -> bool:
 
 def discover(paths: list[Path]) -> list[Path]:
     """Files named directly are always taken (so a bad one gets a status); folders are walked
-    recursively, taking video extensions, and probing files whose extension says nothing."""
+    recursively, taking video and audio extensions, and probing files whose extension says nothing.
+
+    A file with an unknown extension is taken only when it has a video stream: FFmpeg's probing can
+    take arbitrary binary data for MPEG audio, so sound is recognised by its file name."""
     found: dict[str, Path] = {}
     for given in paths:
         given = Path(given).expanduser()
@@ -38,7 +43,6 @@ def discover(paths: list[Path]) -> list[Path]:
                     continue
                 path = Path(root, name).absolute()
                 suffix = path.suffix.lower()
-                if suffix in VIDEO_EXTENSIONS or (suffix not in NOT_MEDIA_EXTENSIONS | AUDIO_EXTENSIONS
-                                                  and _has_video_stream(path)):
+                if suffix in MEDIA_EXTENSIONS or (suffix not in NOT_MEDIA_EXTENSIONS and _has_video_stream(path)):
                     found.setdefault(str(path), path)
     return list(found.values())

@@ -11,7 +11,8 @@ from .errors import MediaError
 # Checked before probing so a folder scan does not open every file; probing still decides.
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".mts",
                     ".m2ts", ".3gp", ".ogv", ".vob", ".mxf"}
-AUDIO_EXTENSIONS = {".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus", ".wma"}
+AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".aac", ".wav", ".flac", ".ogg", ".oga", ".opus", ".wma", ".mka", ".aiff",
+                    ".aif"}
 
 # A declared size this large is a crafted or broken file, not a video a person shot.
 MAX_PIXELS = 8192 * 8192
@@ -50,7 +51,9 @@ def probe(path: Path) -> MediaInfo:
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(f"cannot open: {exc}") from None
     with container:
-        vstream = next((s for s in container.streams.video if s.codec_context is not None), None)
+        # an attached picture (an mp3's or m4a's cover art) is a "video stream" of one frame: audio it stays
+        vstream = next((s for s in container.streams.video if s.codec_context is not None
+                        and not s.disposition & av.stream.Disposition.attached_pic), None)
         astream = next(iter(container.streams.audio), None)
         if vstream is None and astream is None:
             raise MediaError("no video or audio stream")

@@ -4,8 +4,9 @@
    track: silence costs one cheap pass and nothing after.
 2. The speech stretches are packed, silence left out, into clips of at most 30 s (Whisper's
    window), and the clips are decoded in batches.
-3. Where a stretch of heard speech got no words back, or a clip's text repeats itself, that
-   stretch is decoded again the slow, careful way (sequential windows, temperature fallback).
+3. Where a stretch of heard speech got no words back, it is decoded again on a window of its own
+   (all such stretches in one batch), then, if still unheard, the slow, careful way (sequential
+   windows, temperature fallback); so is a clip whose text repeats itself.
 4. Words become segments: a new one after a sentence ends or a pause of more than 1.5 s, and
    never longer than 30 s. A segment's times are its words' times, so a hit opens the player
    where the words are, in every language.
@@ -138,14 +139,14 @@ def transcribe(audio, model: SpeechModel, language: str | None = None, progress:
             language, language_probability = detected, probability
         for clip, text in zip(batch, heard):
             if text.compression_ratio > LOOPING_RATIO:
-                text = model.transcribe_long(clip.audio(audio), language)
+                text = model.transcribe_long(clip.audio(audio), language, beam_size)
             if text.no_speech_prob > NO_SPEECH_PROB and text.avg_logprob < SILENT_LOGPROB:
                 continue
             words += [Word(*clip.word_to_recording(w.start, w.end), w.word, w.probability) for w in text.words]
             quality.append((clip.parts[0][0], clip.parts[-1][1], text.avg_logprob, text.no_speech_prob))
         if progress:
             progress(batch[-1].parts[-1][1])
-    words = _fill_unheard(audio, model, regions, words, language, cancel)
+    words = _fill_unheard(audio, model, regions, words, language, beam_size, cancel)
     segments = segments_from_words(words)
     for seg in segments:
         scores = [q for q in quality if q[0] <= seg.start <= q[1]] or [(0, 0, 0.0, 0.0)]
@@ -174,21 +175,32 @@ def unheard_spans(regions: list[tuple[float, float]], words: list[Word]) -> list
     return spans
 
 
-def _fill_unheard(audio, model: SpeechModel, regions, words: list[Word], language: str | None,
+def _fill_unheard(audio, model: SpeechModel, regions, words: list[Word], language: str | None, beam_size: int,
                   cancel: threading.Event | None) -> list[Word]:
+    """Listen again where speech was heard and no words came back: each stretch on its own window,
+    all in one batch (the window that lost them held other speech), then whatever is still unheard
+    one at a time the careful way."""
     words = sorted(words, key=lambda w: w.start)
-    for start, end in unheard_spans(regions, words):
+    for second_try in (False, True):
+        spans = unheard_spans(regions, words)
+        if not spans:
+            break
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         # a little context either side: a word cut at the edge is not heard at all
-        span = Clip([(max(0.0, start - 0.3), end + 0.3)])
-        found = model.transcribe_long(span.audio(audio), language)
-        if found.no_speech_prob > NO_SPEECH_PROB and found.avg_logprob < SILENT_LOGPROB:
-            continue
-        taken = [(w.start, w.end) for w in words]
-        heard = [Word(*span.word_to_recording(w.start, w.end), w.word, w.probability) for w in found.words]
-        words += [w for w in heard if span.parts[0][0] <= (w.start + w.end) / 2 <= span.parts[0][1]
-                  and not any(a < w.end and w.start < b for a, b in taken)]
+        clips = [Clip([(max(0.0, start - 0.3), end + 0.3)]) for start, end in spans]
+        if second_try:
+            heard = [model.transcribe_long(c.audio(audio), language, beam_size) for c in clips]
+        else:
+            heard = model.transcribe_clips([c.audio(audio) for c in clips], language, beam_size)[0]
+        for clip, found in zip(clips, heard):
+            if found.no_speech_prob > NO_SPEECH_PROB and found.avg_logprob < SILENT_LOGPROB:
+                continue
+            taken = [(w.start, w.end) for w in words]
+            (start, end), = clip.parts
+            words += [w for w in (Word(*clip.word_to_recording(w.start, w.end), w.word, w.probability)
+                                  for w in found.words)
+                      if start <= (w.start + w.end) / 2 <= end and not any(a < w.end and w.start < b for a, b in taken)]
         words.sort(key=lambda w: w.start)
     return words
 

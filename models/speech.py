@@ -95,7 +95,7 @@ class SpeechModel:
                                   float(seg.compression_ratio))
         return results, info.language, float(info.language_probability)
 
-    def transcribe_long(self, audio: np.ndarray, language: str | None, beam_size: int = 5) -> ClipText:
+    def transcribe_long(self, audio: np.ndarray, language: str | None, beam_size: int = 1) -> ClipText:
         """One stretch decoded the careful way: sequential windows that seek to the last timestamp
         and retry at higher temperatures; slower, kept for the stretches the batched pass missed."""
         segments, _ = self._model.transcribe(

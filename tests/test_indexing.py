@@ -175,7 +175,8 @@ def test_bad_inputs_each_get_a_status_and_the_batch_goes_on(tmp_path):
     bad = samples.make_bad_files(tmp_path / "bad")
     settings = make_settings(tmp_path / "data")
     assert run_cli(["init"], settings).returncode == 0
-    result = run_cli(["index", "add", str(tmp_path / "bad"), str(bad["audio_only"]), "--json"], settings)
+    # the folder alone: its audio-only file is found by the scan like the videos
+    result = run_cli(["index", "add", str(tmp_path / "bad"), "--json"], settings)
     assert result.returncode == 1, "a batch with failures exits 1"
     outcomes = {Path(o["path"]).name: o for o in map(json.loads, result.stdout.splitlines())}
     by_kind = {kind: outcomes[path.name] for kind, path in bad.items()}

@@ -26,6 +26,7 @@ from search.recommend import events as user_events
 
 from . import admin_api
 from .api import thumbnail_url
+from .videos_api import segment_track, text_tracks
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,14 @@ CLIENT_EVENTS = (EventType.VIEW, EventType.PROGRESS, EventType.COMPLETE, EventTy
 MAX_USER_NAME = 64
 # Tags on a card or chip below this confidence are noise to a reader.
 TAG_MIN_CONFIDENCE = 0.35
+# Names for the language codes tracks carry (ISO 639-1 after indexer.audio.normalise_language);
+# any other code is shown as it is.
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
+                  "pt": "Portuguese", "nl": "Dutch", "sv": "Swedish", "pl": "Polish", "ru": "Russian", "tr": "Turkish",
+                  "ar": "Arabic", "hi": "Hindi", "zh": "Chinese", "ja": "Japanese", "ko": "Korean"}
+# Why an audio track was the one listened to, as a person reads it.
+AUDIO_CHOICE = {"default-flagged": "default-flagged", "language": "preferred language", "first": "first track",
+                "only": "only track"}
 EMOTION_COLOURS = {"joy": "#f5b301", "surprise": "#ff7a45", "neutral": "#8c8c8c", "sadness": "#4a7bd0",
                    "fear": "#8e5bd6", "anger": "#e0413a", "disgust": "#4f9a4a"}
 
@@ -85,6 +94,11 @@ def clock(seconds) -> str:
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+@pages.app_template_filter("language_name")
+def language_name(code) -> str:
+    return LANGUAGE_NAMES.get(str(code).lower(), str(code)) if code else ""
 
 
 @pages.app_template_filter("marked")
@@ -279,6 +293,28 @@ def _emotion_timeline(rows, duration: float) -> dict:
                        "lane": labels.index(r.label)} for r in spans]}
 
 
+def _audio_line(audio: dict | None) -> str | None:
+    """The "Audio: track 2 of 2 · English · default-flagged" line, only when the file had a choice to make."""
+    if not audio or not isinstance(audio.get("count"), int) or audio["count"] < 2:
+        return None
+    parts = [f"Audio: track {audio.get('position') or '?'} of {audio['count']}"]
+    if audio.get("language"):
+        parts.append(language_name(audio["language"]))
+    if audio.get("chosen_because"):
+        parts.append(AUDIO_CHOICE.get(audio["chosen_because"], str(audio["chosen_because"])))
+    return " · ".join(parts)
+
+
+def _transcripts(video: Video, tracks: dict) -> list[dict]:
+    """The text tracks the player offers and the transcript panel switches between, with their lines."""
+    by_key: dict[str, list[dict]] = {}
+    for seg in video.segments:
+        by_key.setdefault(segment_track(seg), []).append({"start": seg.start, "end": seg.end, "text": seg.text})
+    listed = ([tracks["speech"]] if tracks["speech"] else []) + [t for t in tracks["subtitles"] if t["cues"]]
+    return [{"key": t["key"], "label": t["label"], "language": t["language"], "url": t["url"],
+             "segments": by_key.get(t["key"], [])} for t in listed]
+
+
 @pages.get("/watch/<id:video_id>")
 def watch_page(video_id):
     try:
@@ -291,12 +327,21 @@ def watch_page(video_id):
         if video is None:
             abort(404, f"There is no video {video_id} in this library.")
         tags = s.scalars(select(Tag).where(Tag.video_id == video_id).order_by(Tag.start, Tag.id)).all()
+        tracks = text_tracks(video)
+        transcripts = _transcripts(video, tracks)
+        shown = next((t for t in transcripts if t["key"] == tracks["default"]), transcripts[0] if transcripts else None)
         data = {
             "video": {"id": video.id, "title": video.title, "status": video.status, "error": video.error,
                       "duration": video.duration, "width": video.width, "height": video.height,
                       "language": video.language or "en", "has_audio": video.has_audio,
+                      "has_video": video.has_video is not False,
                       "file_name": Path(video.path).name, "added_at": video.added_at},
-            "segments": [{"start": seg.start, "end": seg.end, "text": seg.text} for seg in video.segments],
+            "transcripts": transcripts,
+            "shown_track": shown["key"] if shown else None,
+            "segments": shown["segments"] if shown else [],
+            "audio_line": _audio_line(tracks["audio"]),
+            "warnings": [str(w) for w in video.warnings or []],
+            "skipped": tracks["skipped"],
             "keyframes": [{"time": k.time, "url": thumbnail_url(k.id), "shot": k.shot_index} for k in video.keyframes],
             "video_tags": [(t.kind, t.label, t.confidence) for t in tags if t.owner_kind == "video"
                            and t.kind != TagKind.SAFETY and t.confidence >= TAG_MIN_CONFIDENCE / 3],
@@ -421,6 +466,11 @@ LIBRARY_SORTS = {"added": (Video.added_at.desc(), Video.id.desc()), "title": (Vi
                  "duration": (Video.duration.desc(), Video.id), "status": (Video.status, Video.id)}
 
 
+def _skipped(video: Video) -> list[dict]:
+    tracks = video.tracks if isinstance(video.tracks, dict) else {}
+    return [t for t in tracks.get("skipped") or [] if isinstance(t, dict)]
+
+
 @pages.get("/library")
 def library_page():
     sort = request.args.get("sort", "added")
@@ -439,7 +489,8 @@ def library_page():
                                 .group_by(Job.video_id)).all())
         jobs = {j.video_id: j for j in s.scalars(select(Job).where(Job.id.in_(latest.values())))}
         rows = [{"id": v.id, "title": v.title, "status": v.status, "error": v.error, "duration": v.duration,
-                 "added_at": v.added_at, "file_name": Path(v.path).name,
+                 "added_at": v.added_at, "file_name": Path(v.path).name, "audio_only": v.has_video is False,
+                 "warnings": [str(w) for w in v.warnings or []], "skipped": _skipped(v),
                  "thumbnail_url": thumbnail_url(firsts.get(v.id)),
                  "progress": jobs[v.id].progress if v.id in jobs and jobs[v.id].status == "running" else None,
                  "stage": jobs[v.id].stage if v.id in jobs else None} for v in videos]

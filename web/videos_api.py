@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from urllib.parse import quote
 
 import marshmallow as ma
 from flask import Response, current_app, send_file
@@ -14,12 +15,16 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
-from search.catalog import Keyframe, Video, VideoStatus
+from search.catalog import Keyframe, SegmentSource, Video, VideoStatus
 from search.tag_index import video_tags
 
 from .api import API_PREFIX, thumbnail_url
 
 bp = Blueprint("videos", __name__, url_prefix=API_PREFIX, description="Videos, transcripts and media by id")
+
+# The key of the transcript the speech model heard; subtitle tracks' keys ("embedded:2",
+# "sidecar:film.en.srt") always hold a colon, so they never clash with it.
+SPEECH_TRACK = "speech"
 
 
 def catalog():
@@ -35,6 +40,10 @@ class VideoSummary(ma.Schema):
     width = ma.fields.Integer(allow_none=True)
     height = ma.fields.Integer(allow_none=True)
     has_audio = ma.fields.Boolean(required=True)
+    has_video = ma.fields.Boolean(required=True, metadata={"description": "false for an audio-only file"})
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["video", "audio"]),
+                            metadata={"description": "video | audio (an audio-only file: its one keyframe "
+                                                     "is its cover art or a picture of its waveform)"})
     language = ma.fields.String(allow_none=True)
     added_at = ma.fields.DateTime(allow_none=True)
     indexed_at = ma.fields.DateTime(allow_none=True)
@@ -82,6 +91,12 @@ class SegmentSchema(ma.Schema):
     start = ma.fields.Float(required=True)
     end = ma.fields.Float(required=True)
     text = ma.fields.String(required=True)
+    source = ma.fields.String(required=True, validate=ma.validate.OneOf(["speech", "subtitles"]),
+                              metadata={"description": "speech (heard by the speech model) | subtitles (read "
+                                                       "from a subtitle track)"})
+    track = ma.fields.String(required=True, metadata={"description": "the key of the text track it belongs to "
+                                                                     "(`speech`, or a subtitle track's key)"})
+    language = ma.fields.String(allow_none=True)
     words = ma.fields.List(ma.fields.List(ma.fields.Raw()), required=True,
                            metadata={"description": "[word, start, end, probability]"})
     tags = ma.fields.List(ma.fields.Nested(TagSchema), required=True)
@@ -113,6 +128,54 @@ class ScreenTextSchema(ma.Schema):
     confidence = ma.fields.Float(required=True)
 
 
+class AudioTrackSchema(ma.Schema):
+    index = ma.fields.Integer(allow_none=True, metadata={"description": "the stream's index in the container"})
+    position = ma.fields.Integer(allow_none=True, metadata={"description": "1-based among the file's audio "
+                                                                           "streams, as players number them"})
+    count = ma.fields.Integer(allow_none=True, metadata={"description": "how many audio streams the file has"})
+    language = ma.fields.String(allow_none=True)
+    codec = ma.fields.String(allow_none=True)
+    channels = ma.fields.Integer(allow_none=True)
+    sample_rate = ma.fields.Integer(allow_none=True)
+    chosen_because = ma.fields.String(allow_none=True, metadata={
+        "description": "why this stream was listened to: default-flagged | language | first | only"})
+
+
+class TextTrackSchema(ma.Schema):
+    key = ma.fields.String(required=True, metadata={"description": "`speech`, or the subtitle track's key: "
+                                                                   "`embedded:<stream index>` | `sidecar:<file name>`"})
+    source = ma.fields.String(required=True, validate=ma.validate.OneOf(["speech", "embedded", "sidecar"]),
+                              metadata={"description": "speech (transcribed) | embedded (a subtitle stream "
+                                                       "in the file) | sidecar (a subtitle file beside it)"})
+    language = ma.fields.String(allow_none=True)
+    label = ma.fields.String(required=True, metadata={"description": "for people (a player's track menu)"})
+    cues = ma.fields.Integer(required=True, metadata={"description": "transcript segments of this track in the "
+                                                                    "catalog: what its WebVTT holds"})
+    url = ma.fields.String(required=True, metadata={"description": "its WebVTT"})
+
+
+class SkippedTrackSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    language = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(required=True)
+
+
+class TracksSchema(ma.Schema):
+    audio = ma.fields.Nested(AudioTrackSchema, allow_none=True, required=True,
+                             metadata={"description": "the audio stream that was transcribed; null without one "
+                                                      "(or for videos indexed before tracks were recorded)"})
+    speech = ma.fields.Nested(TextTrackSchema, allow_none=True, required=True,
+                              metadata={"description": "the speech transcript as a text track; null when no "
+                                                       "speech was transcribed"})
+    subtitles = ma.fields.List(ma.fields.Nested(TextTrackSchema), required=True,
+                               metadata={"description": "subtitle tracks that were read, in the file's order"})
+    skipped = ma.fields.List(ma.fields.Nested(SkippedTrackSchema), required=True,
+                             metadata={"description": "subtitle tracks that were not read, and why"})
+    default = ma.fields.String(allow_none=True, required=True,
+                               metadata={"description": "the key `subtitles.vtt` serves without `track`: speech "
+                                                        "when there is any, else the first subtitle track"})
+
+
 class VideoDetail(VideoSummary):
     path_name = ma.fields.String(required=True, metadata={"description": "file name (not the full path)"})
     fps = ma.fields.Float(allow_none=True)
@@ -124,7 +187,10 @@ class VideoDetail(VideoSummary):
     transcript = ma.fields.List(ma.fields.Nested(SegmentSchema), required=True)
     tags = ma.fields.Nested(TagSummary, required=True)
     screen_text = ma.fields.List(ma.fields.Nested(ScreenTextSchema), required=True)
-    subtitles_url = ma.fields.String(required=True)
+    subtitles_url = ma.fields.String(required=True, metadata={"description": "the default text track's WebVTT"})
+    tracks = ma.fields.Nested(TracksSchema, required=True)
+    warnings = ma.fields.List(ma.fields.String(), required=True,
+                              metadata={"description": "what was kept from damaged or odd input, in words"})
 
 
 class SimilarVideo(ma.Schema):
@@ -144,11 +210,79 @@ class SimilarArgs(ma.Schema):
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
 
 
+class SubtitlesArgs(ma.Schema):
+    track = ma.fields.String(validate=ma.validate.Length(1, 255), metadata={
+        "description": "`speech` or a subtitle track's key (GET /videos/<id> lists them under `tracks`); "
+                       "default: speech when the video has any, else its first subtitle track"})
+
+
 def _summary(video: Video, first_keyframe: int | None) -> dict:
+    has_video = video.has_video is not False  # rows from before audio-only files were indexed are videos
     return {"id": video.id, "title": video.title, "status": video.status, "error": video.error,
             "duration": video.duration, "width": video.width, "height": video.height, "has_audio": video.has_audio,
-            "language": video.language, "added_at": video.added_at, "indexed_at": video.indexed_at,
+            "has_video": has_video, "kind": "video" if has_video else "audio", "language": video.language,
+            "added_at": video.added_at, "indexed_at": video.indexed_at,
             "thumbnail_url": thumbnail_url(first_keyframe), "media_url": f"{API_PREFIX}/videos/{video.id}/media"}
+
+
+def segment_track(seg) -> str:
+    """The key of the text track a transcript segment belongs to."""
+    if seg.source == SegmentSource.SUBTITLES:
+        return seg.track or "subtitles"
+    return SPEECH_TRACK
+
+
+def vtt_url(video_id: int, key: str) -> str:
+    # keys hold ':' and '.' (and a sidecar's file name anything), so they travel in the query string
+    return f"{API_PREFIX}/videos/{video_id}/subtitles.vtt?track={quote(key, safe='')}"
+
+
+def text_tracks(video: Video) -> dict:
+    """The video's transcript as text tracks: {"speech": track | None, "subtitles": [track], "skipped",
+    "audio", "default"}, what the detail's `tracks` holds, the player offers and subtitles.vtt serves.
+
+    Built from the segments as much as from `Video.tracks`: rows indexed before tracks were recorded
+    have only speech, and a track the catalog holds segments of is listed even if its record is lost.
+    """
+    counts: dict[str, int] = {}
+    languages: dict[str, str] = {}
+    for seg in video.segments:
+        key = segment_track(seg)
+        counts[key] = counts.get(key, 0) + 1
+        if seg.language and key not in languages:
+            languages[key] = seg.language
+    stored = video.tracks if isinstance(video.tracks, dict) else {}
+    speech = None
+    if counts.get(SPEECH_TRACK):
+        speech = {"key": SPEECH_TRACK, "source": "speech", "language": video.language or languages.get(SPEECH_TRACK),
+                  "label": "Speech (transcribed)", "cues": counts[SPEECH_TRACK],
+                  "url": vtt_url(video.id, SPEECH_TRACK)}
+    subtitles, seen = [], set()
+    listed = [t for t in stored.get("subtitles") or [] if isinstance(t, dict) and t.get("key")]
+    listed += [{"key": key} for key in counts if key != SPEECH_TRACK]  # held in segments, not on record
+    for track in listed:
+        key = str(track["key"])
+        if key in seen or key == SPEECH_TRACK:
+            continue
+        seen.add(key)
+        language = track.get("language") or languages.get(key)
+        source = track.get("source") if track.get("source") in ("embedded", "sidecar") else (
+            "sidecar" if key.startswith("sidecar:") else "embedded")
+        subtitles.append({"key": key, "source": source, "language": language,
+                          "label": str(track.get("label") or language or key), "cues": counts.get(key, 0),
+                          "url": vtt_url(video.id, key)})
+    skipped = [{"key": str(t.get("key") or "?"), "language": t.get("language"), "reason": str(t.get("reason") or "")}
+               for t in stored.get("skipped") or [] if isinstance(t, dict)]
+    audio = stored.get("audio") if isinstance(stored.get("audio"), dict) else None
+    if audio is not None:
+        audio = {f: audio.get(f) for f in ("index", "position", "count", "language", "codec", "channels",
+                                           "sample_rate", "chosen_because")}
+    default = None
+    if speech is not None:
+        default = SPEECH_TRACK
+    elif subtitles:
+        default = next((t["key"] for t in subtitles if t["cues"]), subtitles[0]["key"])
+    return {"audio": audio, "speech": speech, "subtitles": subtitles, "skipped": skipped, "default": default}
 
 
 def _get_video(session, video_id: int) -> Video:
@@ -197,10 +331,14 @@ class VideoById(MethodView):
                 "keyframes": [{"id": k.id, "time": k.time, "shot_index": k.shot_index,
                                "thumbnail_url": thumbnail_url(k.id)} for k in video.keyframes],
                 "transcript": [{"id": seg.id, "start": seg.start, "end": seg.end, "text": seg.text,
-                                "words": seg.words, "tags": tags["segments"].get(seg.id, [])}
+                                "source": seg.source or SegmentSource.SPEECH, "track": segment_track(seg),
+                                "language": seg.language, "words": seg.words,
+                                "tags": tags["segments"].get(seg.id, [])}
                                for seg in video.segments],
                 "tags": tags["summary"], "screen_text": tags["screen_text"],
                 "subtitles_url": f"{API_PREFIX}/videos/{video.id}/subtitles.vtt",
+                "tracks": text_tracks(video),
+                "warnings": [str(w) for w in video.warnings or []],
             })
             return body
 
@@ -233,18 +371,29 @@ def _vtt_time(seconds: float) -> str:
 
 
 def _vtt_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
+    # a subtitle's own line breaks stay; a blank line would end the cue
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 @bp.route("/videos/<id:video_id>/subtitles.vtt")
+@bp.arguments(SubtitlesArgs, location="query", as_kwargs=True)
 @bp.doc(responses={200: {"description": "WebVTT subtitles", "content": {"text/vtt": {"schema": {"type": "string"}}}},
-                   404: {"description": "no such video"}})
-def subtitles(video_id):
-    """The transcript as WebVTT subtitles."""
+                   404: {"description": "no such video, or no such track in it"}})
+def subtitles(video_id, track=None):
+    """One text track of the video (its speech transcript or a subtitle track) as WebVTT."""
     with catalog().session() as s:
         video = _get_video(s, video_id)
+        tracks = text_tracks(video)
+        keys = ([SPEECH_TRACK] if tracks["speech"] else []) + [t["key"] for t in tracks["subtitles"]]
+        if track is None:
+            track = tracks["default"]  # None: nothing at all was said or read, an empty file
+        elif track not in keys:
+            known = ", ".join(keys) if keys else "none"
+            abort(404, message=f"video {video_id} has no text track {track!r} (its tracks: {known})")
         lines = ["WEBVTT", ""]
-        for i, seg in enumerate(video.segments, 1):
+        cues = (seg for seg in video.segments if segment_track(seg) == track)
+        for i, seg in enumerate(cues, 1):
             lines += [str(i), f"{_vtt_time(seg.start)} --> {_vtt_time(max(seg.end, seg.start + 0.2))}",
                       _vtt_text(seg.text), ""]
     return Response("\n".join(lines), mimetype="text/vtt")

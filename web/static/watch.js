@@ -1,5 +1,6 @@
 // The watch page: start at ?t=, let the transcript, shots and emotion chart seek, keep the transcript
-// in step with playback, load similar videos, and tell the server what this user watched.
+// in step with playback (switching between its text tracks), load similar videos, and tell the
+// server what this user watched. The player is a <video>, or an <audio> for audio-only files.
 "use strict";
 (() => {
   const page = document.querySelector(".watch");
@@ -29,7 +30,8 @@
 
   // transcript follows playback
   const list = document.getElementById("transcript");
-  const segments = list ? Array.from(list.querySelectorAll("button.segment")) : [];
+  let segments = list ? Array.from(list.querySelectorAll("button.segment")) : [];
+  const caption = document.getElementById("caption");  // audio only: the line being said, under the picture
   const shots = Array.from(document.querySelectorAll(".shots button"));
   const playhead = document.getElementById("playhead");
   const duration = Number(page.dataset.duration) || 0;
@@ -42,6 +44,7 @@
     }
     if (now !== current) {
       if (current) current.removeAttribute("aria-current");
+      if (caption) caption.textContent = now ? now.querySelector(".text").textContent : "";
       if (now) {
         now.setAttribute("aria-current", "true");
         // scroll the panel only, never the page, and not while the pointer is reading it
@@ -66,6 +69,40 @@
     video.addEventListener("timeupdate", follow);
     video.addEventListener("seeked", follow);
   }
+
+  // which text track the panel shows; the player's subtitles follow, unless they are switched off
+  const picker = document.getElementById("transcript-track");
+  const data = document.getElementById("transcript-tracks");
+  const tracks = data ? JSON.parse(data.textContent) : [];
+  function clock(t) {
+    const s = Math.max(0, Math.floor(t)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    const ss = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+  }
+  function showTrack(key) {
+    const track = tracks.find((t) => t.key === key);
+    if (!track || !list) return;
+    // built with textContent: cue texts are user data
+    list.replaceChildren(...track.segments.map((seg) => {
+      const li = document.createElement("li"), b = document.createElement("button");
+      b.type = "button"; b.className = "seek segment"; b.dataset.t = seg.start; b.dataset.end = seg.end;
+      const time = document.createElement("span"); time.className = "time"; time.textContent = clock(seg.start);
+      const text = document.createElement("span"); text.className = "text"; text.textContent = seg.text;
+      b.append(time, text); li.append(b); return li;
+    }));
+    list.dataset.track = key;
+    if (track.language) list.lang = track.language; else list.removeAttribute("lang");
+    list.scrollTop = 0;
+    segments = Array.from(list.querySelectorAll("button.segment"));
+    current = null;
+    if (video) {
+      const elements = Array.from(video.querySelectorAll("track"));
+      const on = elements.some((el) => el.track.mode === "showing");
+      if (on) elements.forEach((el) => { el.track.mode = el.dataset.key === key ? "showing" : "disabled"; });
+      follow();
+    }
+  }
+  if (picker) picker.addEventListener("change", () => showTrack(picker.value));
 
   // similar videos (built with textContent: titles are user data)
   const similar = document.getElementById("similar");
