@@ -1,6 +1,12 @@
 """Indexing speed: our pipeline vs a naive one on the same generated talk video, in one run.
 
     .venv/bin/python bench/index_speed.py [--minutes 10] [--keep DIR]
+    .venv/bin/python bench/index_speed.py --long 10,60,180
+
+`--long` instead indexes mostly silent 320x240 recordings of those lengths, with real sentences
+(shared/real-media) at the start, in the middle and at the end, each in a process of its own, and
+prints wall time, real-time factor, peak RSS and where each sentence's segment starts: memory must
+not grow with length (target: 3 hours <= 1.2x 10 minutes).
 
 Ours: keyframe-first decoding, int8 beam-1 ASR with VAD, pictures and sound side by side.
 Naive: decode every frame, a keyframe per second, fp32 beam-5 ASR, one stage after the other.
@@ -10,9 +16,11 @@ random weights: the timing is the architecture's, the vectors mean nothing (benc
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +36,8 @@ from indexer import samples  # noqa: E402
 from indexer.audio import decode_audio  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
 from models.device import cpu_threads  # noqa: E402
-from search.catalog import Catalog, upgrade  # noqa: E402
+from search.catalog import Catalog, TranscriptSegment, upgrade  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from settings import Settings  # noqa: E402
 
 BENCH_CLIP_NAME = "bench-vit-b-32-random"  # the registry's ViT-B-32 with random weights
@@ -90,13 +99,61 @@ def naive(video: Path, models_dir: Path) -> dict:
     return {"wall": sum(stages.values()), "stages": stages, "frames_sampled": len(samples_1fps)}
 
 
+def long_recording(work: Path, minutes: float) -> tuple[Path, list]:
+    from tests.real_media import build_recording, speech_clips
+
+    clips = [c for c in speech_clips(("en",)) if 2.5 < c["duration"] < 12][:3]
+    seconds = minutes * 60
+    path = work / f"silent-{minutes:g}min-320x240.mp4"
+    placed = build_recording(path, clips, place={0: 2.0, 1: seconds * 0.55, 2: seconds - clips[2]["duration"] - 2.0},
+                             total=seconds, width=320, height=240)
+    return path, placed
+
+
+def index_in_child(video: Path, data_dir: Path) -> dict:
+    """ours() in a fresh process, so each peak RSS is that file's alone."""
+    code = ("import json, sys; sys.path.insert(0, 'bench'); import index_speed as b; "
+            f"r = b.ours(__import__('pathlib').Path({str(video)!r}), __import__('pathlib').Path({str(data_dir)!r})); "
+            "r['rss_mb'] = b.peak_rss_mb(); print(json.dumps(r))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def long_runs(work: Path, lengths: list[float]) -> None:
+    print(f"machine: {os.cpu_count()} cores; mostly silent 320x240 recordings, 3 real sentences each; "
+          f"models loaded before timing, in each process")
+    print("| minutes | wall s | x real time | peak RSS MB | sentence starts (placed -> segment) |")
+    print("|---|---|---|---|---|")
+    peaks = {}
+    for minutes in lengths:
+        path, placed = long_recording(work, minutes)
+        result = index_in_child(path, work / f"data-{minutes:g}")
+        catalog = Catalog(Settings(data_dir=work / f"data-{minutes:g}", database_url="").catalog_url)
+        with catalog.session() as s:
+            starts = sorted(s.scalars(select(TranscriptSegment.start)))
+        catalog.dispose()
+        found = [f"{u.start:.1f}->{min(starts, key=lambda t: abs(t - u.start)):.1f}" if starts else f"{u.start:.1f}->-"
+                 for u in placed]
+        peaks[minutes] = result["rss_mb"]
+        print(f"| {minutes:g} | {result['wall']:.1f} | {minutes * 60 / result['wall']:.0f} | {result['rss_mb']:.0f} | "
+              f"{', '.join(found)} |")
+    first, last = min(peaks), max(peaks)
+    print(f"
+peak RSS {last:g} min / {first:g} min = {peaks[last] / peaks[first]:.2f}x (target <= 1.2x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="folder to keep the generated video in (reused when present)")
+    parser.add_argument("--long", help="comma-separated lengths in minutes: mostly silent recordings, memory per length")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="reelscope-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.long:
+        long_runs(work, [float(m) for m in args.long.split(",")])
+        return
     video_path = work / f"talk-{args.minutes:g}min-720p.mp4"
     t0 = time.perf_counter()
     video = samples.make_talk_video(video_path, minutes=args.minutes) if not video_path.exists() else None
