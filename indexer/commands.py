@@ -18,6 +18,7 @@ from settings import Settings, get_settings
 from .errors import Cancelled, MediaError
 from .jobs import enqueue, recent_jobs, run_jobs
 from .library import discover
+from .maintenance import stale_videos
 from .pipeline import Indexer, Outcome, claim_is_alive, remove_unused_thumbnails
 from .verify import verify
 
@@ -264,23 +265,12 @@ def index_remove(video_id):
     click.echo(f"removed [{video_id}] {path}")
 
 
-def stale_videos(catalog: Catalog, versions: dict[str, str]) -> list[Video]:
-    """Indexed videos with outputs from another model version, or missing a channel that is on now."""
-    stale = []
-    with catalog.session() as s:
-        for video in s.scalars(select(Video).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)):
-            used = video.model_versions or {}
-            if any(used.get(family) not in (None, versions.get(family)) for family in used) or \
-                    ("clip" in versions and video.has_video and "clip" not in used):
-                stale.append(video)
-    return stale
-
-
 @index_group.command("reindex")
 @click.option("--all", "everything", is_flag=True, help="Re-index every video, not only stale ones.")
 @click.option("--failed", is_flag=True, help="Also retry videos that failed.")
+@click.option("--dry-run", is_flag=True, help="Only list the videos that would be re-indexed.")
 @click.option("--json", "as_json", is_flag=True)
-def index_reindex(everything, failed, as_json):
+def index_reindex(everything, failed, dry_run, as_json):
     """Re-index what older or other models produced (after a model change)."""
     settings = get_settings()
     catalog = open_catalog(settings)
@@ -295,6 +285,10 @@ def index_reindex(everything, failed, as_json):
             targets += list(s.scalars(select(Video.path).where(Video.status == VideoStatus.FAILED)))
     if not targets:
         click.echo("nothing to re-index: every video was made by the current models", err=True)
+        return
+    if dry_run:
+        for path in targets:
+            click.echo(json.dumps({"path": path}) if as_json else path)
         return
     click.echo(f"re-indexing {len(targets)} video(s) with {versions}", err=True)
     outcomes = run_jobs(indexer, enqueue(catalog, [Path(p) for p in targets], force=True),

@@ -38,6 +38,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from search.catalog import Catalog, Job, Video, VideoStatus, utcnow
 from settings import Settings
 
+from .maintenance import is_stale
 from .pipeline import Indexer, claim_is_alive, this_worker
 
 log = logging.getLogger(__name__)
@@ -170,16 +171,12 @@ def _prepare(indexer: Indexer, job_id: int, retrying: bool) -> tuple[Path | None
         if video is not None and video.status == VideoStatus.INDEXING and video.claimed_by != indexer.worker \
                 and claim_is_alive(video.claimed_by, video.claimed_at):
             return path, force, f"being indexed by {video.claimed_by}"
-        # same bytes but other models made the rows: the content hash alone would skip it
+        # same bytes but other models made the rows (or a channel is on that it lacks): the
+        # content hash alone would skip it
         if not force and video is not None and video.status == VideoStatus.INDEXED and \
-                _made_by_other_models(video, indexer.model_versions()):
+                is_stale(video, indexer.model_versions()):
             force = True
     return path, force, ""
-
-
-def _made_by_other_models(video: Video, versions: dict[str, str]) -> bool:
-    used = video.model_versions or {}
-    return any(used.get(family) not in (None, versions.get(family)) for family in used)
 
 
 def _mark_retrying(settings: Settings, job_id: int, message: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from indexer import samples
-from indexer.commands import stale_videos
+from indexer.maintenance import stale_videos
 from indexer.pipeline import Indexer
 from indexer.verify import verify
 from search.catalog import (Catalog, Embedding, Keyframe, Shot, TranscriptSegment, Video, VideoStatus, upgrade)

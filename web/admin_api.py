@@ -20,9 +20,9 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 import models
-from indexer.commands import stale_videos
 from indexer.jobs import enqueue, leftover_jobs, recent_jobs, run_jobs
 from indexer.library import discover
+from indexer.maintenance import stale_videos
 from indexer.pipeline import Indexer
 from search.catalog import Catalog, Video, VideoStatus, current_revision
 from settings import Settings
