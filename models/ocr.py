@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import once
+
 # Text is found (detection, most of the cost) on a copy whose longest side is at most 960 px, and
 # read (recognition) from the full-size frame. RapidOCR's default ("min" side 736) upscales a 720p
 # frame to 1308x736 for detection. Its "max" mode does not cap at the side one asks for: 1.4.4
@@ -133,14 +135,6 @@ def screen_text(lines: list[TextLine]) -> str:
     return "\n".join(line.text for line in lines)
 
 
-_lock = threading.Lock()
-_reader: ScreenTextReader | None = None
-
-
 def load_ocr() -> ScreenTextReader:
     """The process's OCR reader, built on first use. Raises OcrMissing when the package is absent."""
-    global _reader
-    with _lock:
-        if _reader is None:
-            _reader = ScreenTextReader()
-        return _reader
+    return once(("ocr",), ScreenTextReader)

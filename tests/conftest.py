@@ -22,6 +22,14 @@ POSTGRES_ADMIN_URL = os.environ.get("REELSCOPE_TEST_POSTGRES_URL", "postgresql+p
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def service_missing(reason: str) -> None:
+    """Skip a test whose service (PostgreSQL, Redis, chromium, tmpfs, the real media) is not here, but
+    in CI (CI=true), where `make test` provides every one, fail: a silent skip there hides a broken setup."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI=true: every service the tests need must be there)")
+    pytest.skip(reason)
+
+
 def make_settings(data_dir: Path, database_url: str = "", **overrides) -> Settings:
     base = Settings(data_dir=data_dir, database_url=database_url, device="cpu",
                     speech_model="whisper-base", text_model="all-MiniLM-L6-v2",
@@ -40,7 +48,7 @@ def fresh_postgres_database(prefix: str = "reelscope_test"):
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); set REELSCOPE_TEST_POSTGRES_URL")
+        service_missing(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); set REELSCOPE_TEST_POSTGRES_URL")
     try:
         yield admin, name, admin.url.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, service_missing
 from search.catalog import Catalog, Job, Video, VideoStatus, upgrade, utcnow
 
 TOKEN = "admin-test-token"
@@ -203,7 +203,7 @@ def test_status_answers_at_once_with_a_broker_and_no_worker(tmp_path):
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}); set REELSCOPE_TEST_REDIS_URL")
+        service_missing(f"Redis not reachable at {REDIS_URL} ({exc}); set REELSCOPE_TEST_REDIS_URL")
     from web import create_app
 
     client = create_app(_settings(tmp_path, broker_url=REDIS_URL)).test_client()

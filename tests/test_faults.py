@@ -30,7 +30,7 @@ from indexer.commands import status_report
 from indexer.pipeline import Indexer
 from indexer.verify import verify
 from search.catalog import Catalog, Keyframe, Shot, Video, VideoStatus, upgrade
-from tests.conftest import ROOT, make_settings, run_cli
+from tests.conftest import ROOT, make_settings, run_cli, service_missing
 from web import create_app
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def tiny_disk():
         result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}); needs root")
+            service_missing(f"cannot mount a tmpfs here ({result.stderr.strip()}); needs root")
         mounted.append(folder)
         filler = folder / "filler"
         stats = os.statvfs(folder)

@@ -15,13 +15,17 @@ from sqlalchemy import select
 from indexer.pipeline import Indexer
 from search.catalog import Catalog, SegmentSource, TranscriptSegment, upgrade
 from search.engine import SearchEngine, SearchRequest
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, make_settings, service_missing
 from tests.real_media import (REAL_MEDIA, PlacedUtterance, across_boundary, build_recording, reference_words,
                               speech_clips, word_error_rate)
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (REAL_MEDIA / "manifest.json").exists() and not os.environ.get("CI"),
-                                 reason=f"no real media at {REAL_MEDIA}")]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def real_media_here():
+    if not (REAL_MEDIA / "manifest.json").exists():
+        service_missing(f"no real media at {REAL_MEDIA}; set REELSCOPE_REAL_MEDIA")
 
 # how far a sentence's first word may lie from where the sentence was placed
 START_TOLERANCE = 0.7

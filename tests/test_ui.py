@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from search.catalog import Catalog, Event
+from tests.conftest import service_missing
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def served(search_library, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing: `make system-deps` installs it (apt package chromium)")
+        service_missing(f"{CHROMIUM} missing: `make system-deps` installs it (apt package chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -23,7 +23,7 @@ from indexer import samples
 from indexer.jobs import enqueue
 from indexer.tasks import DEAD_LETTER_KEY, dead_letters, make_app, send_jobs
 from search.catalog import Catalog, Embedding, Job, Shot, TranscriptSegment, Video, VideoStatus, upgrade
-from tests.conftest import ROOT, fresh_postgres_database, make_settings
+from tests.conftest import ROOT, fresh_postgres_database, make_settings, service_missing
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def redis_db():
     try:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}); set REELSCOPE_TEST_REDIS_URL")
+        service_missing(f"Redis not reachable at {REDIS_URL} ({exc}); set REELSCOPE_TEST_REDIS_URL")
     client.flushdb()
     yield client
     client.flushdb()
