@@ -139,8 +139,7 @@ def long_runs(work: Path, lengths: list[float]) -> None:
         print(f"| {minutes:g} | {result['wall']:.1f} | {minutes * 60 / result['wall']:.0f} | {result['rss_mb']:.0f} | "
               f"{', '.join(found)} |")
     first, last = min(peaks), max(peaks)
-    print(f"
-peak RSS {last:g} min / {first:g} min = {peaks[last] / peaks[first]:.2f}x (target <= 1.2x)")
+    print(f"\npeak RSS {last:g} min / {first:g} min = {peaks[last] / peaks[first]:.2f}x (target <= 1.2x)")
 
 
 def main() -> None:

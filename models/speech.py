@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SAMPLE_RATE = 16_000
-WINDOW_SECONDS = 30.0
 # Part of the version written beside transcripts: bump it when the way words become segments
 # changes, so `index reindex` redoes transcripts made the old way.
 TRANSCRIPT_METHOD = "t2"

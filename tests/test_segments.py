@@ -5,7 +5,7 @@ import numpy as np
 
 from indexer.audio import SAMPLE_RATE, ArrayAudio, choose_audio_track, is_silent
 from indexer.languages import language_code
-from indexer.transcribe import Clip, pack_clips, segments_from_words, unheard_spans
+from indexer.transcribe import CLIP_SECONDS, Clip, pack_clips, segments_from_words, unheard_spans
 from models.speech import Word
 
 
@@ -46,15 +46,15 @@ def test_a_sentence_end_closes_a_segment_in_english_and_chinese():
     assert chinese[1].start == 1.5  # starts at its first word, not where the one before ended
 
 
-def test_speech_is_packed_into_clips_of_at_most_thirty_seconds_and_mapped_back():
-    regions = [(1.0, 5.0), (8.0, 20.0), (2000.0, 2014.0), (2015.0, 2020.0)]
+def test_speech_is_packed_into_clips_of_at_most_twenty_seconds_and_mapped_back():
+    regions = [(1.0, 5.0), (8.0, 12.0), (2000.0, 2012.0), (2015.0, 2020.0)]
     clips = pack_clips(regions)
-    assert all(c.seconds <= 30.0 for c in clips)
-    assert [c.parts for c in clips] == [[(1.0, 5.0), (8.0, 20.0), (2000.0, 2014.0)], [(2015.0, 2020.0)]]
+    assert all(c.seconds <= CLIP_SECONDS == 20.0 for c in clips)
+    assert [c.parts for c in clips] == [[(1.0, 5.0), (8.0, 12.0), (2000.0, 2012.0)], [(2015.0, 2020.0)]]
     first = clips[0]
     assert first.to_recording(0.5) == 1.5
     assert first.to_recording(4.0 + 2.0) == 10.0  # 2 s into the second part
-    assert abs(first.to_recording(16.0 + 3.0) - 2003.0) < 1e-9  # silence between parts is not in the clip
+    assert abs(first.to_recording(8.0 + 3.0) - 2003.0) < 1e-9  # silence between parts is not in the clip
 
 
 def test_clip_audio_reads_only_its_parts():
