@@ -4,7 +4,7 @@
                                                  [--text] [--keep DIR] [--models-dir DIR]
 
 Three pipelines on the same files, Whisper base int8 on the CPU, language detected by each:
-  ours         indexer.transcribe.transcribe_path (a labelled stand-in while it does not exist)
+  ours         indexer.transcribe.transcribe_path
   batched-old  the pipeline before it: faster-whisper's BatchedInferencePipeline, batch 8, beam 1,
                VAD, word times, Whisper's own segment times
   baseline     plain WhisperModel.transcribe: beam 5, VAD, word times, sequential 30 s windows
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import json
 import os
 import platform
@@ -40,7 +39,6 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -93,31 +91,9 @@ def _from_segments(language, segments, seconds: float) -> Heard:
     return Heard(language if texts else None, " ".join(texts), words, seconds)
 
 
-@functools.lru_cache(maxsize=1)
-def _ours() -> tuple[Callable, str]:
-    # Resolved once per process: a module being rewritten while the bench runs must not make
-    # some files run the real pipeline and others the stand-in.
-    try:
-        from indexer.transcribe import transcribe_path
-    except ImportError as exc:
-        return _stand_in, f"STAND-IN (indexer.transcribe.transcribe_path not importable: {exc}): runs batched-old"
-    return transcribe_path, "indexer.transcribe.transcribe_path"
-
-
-def _stand_in(path: Path, speech_model):
-    # Until the new pipeline exists: today's batched call, so the script runs end to end.
-    from types import SimpleNamespace
-
-    from faster_whisper import BatchedInferencePipeline
-
-    segments, info = BatchedInferencePipeline(speech_model._model).transcribe(
-        read_audio(path), batch_size=8, beam_size=1, vad_filter=True, word_timestamps=True,
-        without_timestamps=False, condition_on_previous_text=False)
-    return SimpleNamespace(language=info.language, segments=list(segments))
-
-
 def run_ours(path: Path, speech_model) -> Heard:
-    transcribe_path, _ = _ours()
+    from indexer.transcribe import transcribe_path
+
     started = time.perf_counter()
     transcript = transcribe_path(path, speech_model)
     seconds = time.perf_counter() - started
@@ -307,7 +283,7 @@ def child_main(pipeline: str, path: Path, models_dir: Path) -> None:
     # resident size right after loading tells what the transcription itself adds
     peak_at_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     heard = run_safely(pipeline, path, speech_model)
-    print(json.dumps({"ours": _ours()[1], "load_s": load_seconds, "compute_s": heard.seconds, "error": heard.error,
+    print(json.dumps({"load_s": load_seconds, "compute_s": heard.seconds, "error": heard.error,
                       "peak_at_load_mb": peak_at_load, "rss_after_load_mb": _current_rss_mb(),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "language": heard.language, "text": heard.text,
@@ -344,8 +320,7 @@ def long_runs(minutes_list: list[float], pipelines: list[str], folder: Path, mod
                           got["error"])
             timing = timing_score(placed, heard)
             text = text_score(reference, heard, "en", minutes * 60)
-            # the child imports the pipeline anew: say so when it got the stand-in
-            label = f"{pipeline} (STAND-IN)" if pipeline == "ours" and got["ours"].startswith("STAND-IN") else pipeline
+            label = pipeline
             print(f"| {minutes:g} | {label} | {build_seconds:.1f} s | {got['load_s']:.1f} s | "
                   f"{got['compute_s']:.1f} s | {got['compute_s'] / (minutes * 60):.4f} | "
                   f"{got['peak_rss_mb']:.0f} MB | {got['peak_at_load_mb']:.0f} MB | {got['rss_after_load_mb']:.0f} MB | "
@@ -372,7 +347,8 @@ def header(ours_label: str, models_dir: Path) -> None:
           f"{' + uncommitted changes' if dirty else ''}; {platform.machine()}, {cpu_threads()} CPU threads; "
           f"faster-whisper {faster_whisper.__version__}; whisper-base int8 on CPU (models in {models_dir})")
     print(f"ours = {ours_label}")
-    print(f"Scoring: lower case, no punctuation, English digits spelled out; zh in simplified characters (opencc t2s), one per character")
+    print("Scoring: lower case, no punctuation, English digits spelled out; zh in simplified characters "
+          "(opencc t2s), one per character")
     print("batched-old = BatchedInferencePipeline batch 8 beam 1 VAD; baseline = WhisperModel.transcribe beam 5 VAD")
 
 
@@ -429,7 +405,7 @@ def print_pooled_and_goals(sets: list[tuple[str, list[Recording]]], results) -> 
                       f"{f'{score.sentences_missing}/{score.sentences}' if timed else '-'} | {score.rtf:.3f} |"
                       + (f" {score.failures} failed" if score.failures else ""))
 
-    print(f"\n## Goals (ours{' = STAND-IN: these say nothing about the new pipeline' if _ours()[0] is _stand_in else ''})\n")
+    print("\n## Goals (ours)\n")
     print("| goal | set | lang | figure | target | met |")
     print("|---|---|---|---|---|---|")
 
@@ -490,8 +466,7 @@ def main() -> None:
         child_main(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
 
-    _, ours_label = _ours()
-    header(ours_label, args.models_dir)
+    header("indexer.transcribe.transcribe_path", args.models_dir)
     with tempfile.TemporaryDirectory(prefix="transcript-quality-") as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)

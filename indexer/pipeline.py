@@ -29,8 +29,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from atomic_file import replaced_when_done
 import models
 from models.speech import Segment
-from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, SegmentSource, Shot, Tag, TranscriptSegment, Video,
-                            VideoStatus, record_change, utcnow, vector_bytes)
+from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, SegmentSource, Shot, Tag,
+                            TranscriptSegment, Video, VideoStatus, record_change, utcnow, vector_bytes)
 from settings import Settings
 
 from .audio import AudioTrack, decode_audio, is_silent, work_folder
@@ -123,9 +123,14 @@ class _AudioResult:
     duration: float = 0.0  # of the decoded sound
     warning: str = ""
     cover: bytes | None = None  # JPEG thumbnail of an audio-only file (cover art or waveform)
-    subtitles: list = field(default_factory=list)  # subtitles.SubtitleTrack read
-    skipped_subtitles: list = field(default_factory=list)  # subtitles.SkippedTrack
     note: str = ""
+
+
+@dataclass
+class _TextTracks:
+    """The video's transcripts (speech first, then each subtitle track) and the subtitle tracks skipped."""
+    tracks: list[_TextTrack]
+    skipped: list  # subtitles.SkippedTrack
 
 
 @dataclass
@@ -386,9 +391,9 @@ class Indexer:
         try:
             result = _AudioResult(track=audio.track, duration=audio.duration, warning=audio.warning)
             if audio.samples == 0:
-                result.note = "no audio decoded: no transcript"
+                result.note = "no audio decoded: nothing to transcribe"
             elif is_silent(audio):
-                result.note = "audio is silent: no transcript"
+                result.note = "audio is silent: nothing to transcribe"
             else:
                 t0 = time.perf_counter()
                 transcript = transcribe(audio, self.speech(), cancel=cancel,
@@ -410,20 +415,18 @@ class Indexer:
         report(1.0)
         return result
 
-    def _text(self, path: Path, info: MediaInfo, audio: _AudioResult, stages: dict) -> list[_TextTrack]:
+    def _text(self, path: Path, info: MediaInfo, audio: _AudioResult, stages: dict) -> _TextTracks:
         """The transcript tracks (speech, then each subtitle track) with their text vectors and emotions."""
         t0 = time.perf_counter()
         tracks = [_TextTrack(SegmentSource.SPEECH, None, audio.language, audio.segments)] if audio.segments else []
-        found, audio.skipped_subtitles = find_subtitles(path, fps=info.fps, cancel=self.cancel)
-        for sub in found:
-            tracks.append(_TextTrack(SegmentSource.SUBTITLES, sub, sub.language,
-                                     [Segment(c.start, c.end, c.text) for c in sub.cues]))
-        audio.subtitles = found
+        found, skipped = find_subtitles(path, fps=info.fps, cancel=self.cancel)
+        tracks += [_TextTrack(SegmentSource.SUBTITLES, sub, sub.language,
+                              [Segment(c.start, c.end, c.text) for c in sub.cues]) for sub in found]
         self._timed(stages, "subtitles", t0)
-        texts = [seg.text for track in tracks for seg in track.segments]
-        if texts:
+        sentences = [seg.text for track in tracks for seg in track.segments]
+        if sentences:
             t0 = time.perf_counter()
-            vectors = self.text().encode(texts)
+            vectors = self.text().encode(sentences)
             self._timed(stages, "text_embed", t0)
             at = 0
             for track in tracks:
@@ -433,11 +436,11 @@ class Indexer:
             t0 = time.perf_counter()
             tracks[0].emotions = tagging.text_emotions([seg.text for seg in tracks[0].segments], tracks[0].vectors)
             self._timed(stages, "emotion", t0)
-        return tracks
+        return _TextTracks(tracks, skipped)
 
     def _tags(self, video_id: int, info: MediaInfo, visual: VisualAnalysis | None, audio: _AudioResult,
-              texts: list[_TextTrack]) -> tagging.VideoTags:
-        primary = texts[0] if texts else None
+              texts: _TextTracks) -> tagging.VideoTags:
+        primary = texts.tracks[0] if texts.tracks else None
         segments = _segment_inputs(primary.segments) if primary else []
         speech = primary is not None and primary.source == SegmentSource.SPEECH
         keyframes = [tagging.KeyframeInput(k.time, k.shot_index) for k in visual.keyframes] if visual else []
@@ -452,16 +455,15 @@ class Indexer:
             visual.stats.get("findings") if visual else None, moods, content)
 
     @staticmethod
-    def _notes(info: MediaInfo, audio: _AudioResult, texts: list[_TextTrack],
+    def _notes(info: MediaInfo, audio: _AudioResult, texts: _TextTracks,
                video_tags: tagging.VideoTags) -> list[str]:
-        subtitles = [t for t in texts if t.source == SegmentSource.SUBTITLES]
-        return ["audio only: no video stream" if not info.has_video else "",
-                "" if audio.segments and subtitles else audio.note,
+        subtitles = [t for t in texts.tracks if t.source == SegmentSource.SUBTITLES]
+        return ["audio only: no video stream" if not info.has_video else "", audio.note,
                 f"{len(subtitles)} subtitle track(s) read" if subtitles else "",
                 f"audio track {audio.track.position} of {audio.track.count} heard "
                 f"({audio.track.language or 'language not marked'}, {audio.track.chosen_because})"
                 if audio.track is not None and audio.track.count > 1 else "",
-                *_warnings(info, audio),
+                *_warnings(info, audio, texts.skipped),
                 "" if video_tags.signals else "no speech and no faces: tagged neutral, low confidence"]
 
     def _check_unchanged(self, path: Path, info: MediaInfo) -> None:
@@ -475,7 +477,7 @@ class Indexer:
     # -- writing ----------------------------------------------------------------------------------
 
     def _commit(self, video_id: int, path: Path, digest: str, info: MediaInfo, visual: VisualAnalysis | None,
-                audio: _AudioResult, texts: list[_TextTrack], thumbnails: list[bytes],
+                audio: _AudioResult, texts: _TextTracks, thumbnails: list[bytes],
                 video_tags: tagging.VideoTags) -> None:
         versions = self.model_versions()
         thumb_names = self._write_thumbnails(digest, visual, thumbnails, audio.cover)
@@ -490,16 +492,16 @@ class Indexer:
             video.width, video.height = info.width, info.height
             video.container, video.video_codec, video.audio_codec = info.container, info.video_codec, info.audio_codec
             video.has_video, video.has_audio = info.has_video, info.has_audio
-            video.language = audio.language or next((t.language for t in texts if t.language), None)
+            video.language = audio.language or next((t.language for t in texts.tracks if t.language), None)
             video.tracks = {
                 "audio": audio.track.as_dict() if audio.track else None,
-                "subtitles": [{"key": t.key, "source": t.source, "language": t.language, "label": t.label,
-                               "cues": len(t.cues)} for t in audio.subtitles],
-                "skipped": [{"key": t.key, "language": t.language, "reason": t.reason}
-                            for t in audio.skipped_subtitles]}
-            video.warnings = _warnings(info, audio) or None
+                "subtitles": [{"key": t.subtitles.key, "source": t.subtitles.source, "language": t.language,
+                               "label": t.subtitles.label, "cues": len(t.segments)}
+                              for t in texts.tracks if t.subtitles is not None],
+                "skipped": [{"key": t.key, "language": t.language, "reason": t.reason} for t in texts.skipped]}
+            video.warnings = _warnings(info, audio, texts.skipped)
             used = {"speech": versions["speech"]} if info.has_audio else {}
-            if texts:
+            if texts.tracks:
                 used["text"] = versions["text"]
             shots, frames = [], []
             if visual is not None:
@@ -523,10 +525,10 @@ class Indexer:
                 width, height = Image.open(io.BytesIO(audio.cover)).size
                 s.add(Keyframe(video_id=video_id, shot_index=0, time=0.0, thumbnail=thumb_names[0],
                                width=width, height=height))
-            text = self.text() if texts else None
+            text = self.text() if texts.tracks else None
             rows_by_track = []
             index = 0
-            for track in texts:
+            for track in texts.tracks:
                 rows = []
                 for seg in track.segments:
                     rows.append(TranscriptSegment(
@@ -540,11 +542,11 @@ class Indexer:
                     index += 1
                 s.add_all(rows)
                 rows_by_track.append(rows)
-            if texts:
+            if texts.tracks:
                 s.flush()
                 s.add_all(Embedding(video_id=video_id, owner_kind="segment", owner_id=r.id, model=text.name,
                                     model_version=text.version, dim=vec.shape[0], vector=vector_bytes(vec))
-                          for track, rows in zip(texts, rows_by_track) for r, vec in zip(rows, track.vectors))
+                          for track, rows in zip(texts.tracks, rows_by_track) for r, vec in zip(rows, track.vectors))
             s.flush()
             tagging.add_tag_rows(s, video_id, video_tags, rows_by_track[0] if rows_by_track else [], shots, frames,
                                  self.tagger_version())
@@ -628,13 +630,13 @@ def _duration(info: MediaInfo, audio: _AudioResult) -> float:
     return max(info.duration or 0.0, audio.duration)
 
 
-def _warnings(info: MediaInfo, audio: _AudioResult) -> list[str]:
+def _warnings(info: MediaInfo, audio: _AudioResult, skipped_subtitles: list) -> list[str]:
     """What was kept from damaged or odd input, for the catalog and the outcome."""
     found = [audio.warning] if audio.warning else []
     if info.has_video and audio.duration > (info.duration or 0.0) + 1.0:
         found.append(f"the sound runs {audio.duration - info.duration:.1f} s past the end of the picture: "
                      f"its transcript is kept")
-    found += [f"subtitle track {t.key} skipped: {t.reason}" for t in audio.skipped_subtitles]
+    found += [f"subtitle track {t.key} skipped: {t.reason}" for t in skipped_subtitles]
     return found
 
 

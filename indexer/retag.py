@@ -12,8 +12,8 @@ import numpy as np
 from sqlalchemy import delete, select
 
 import models
-from search.catalog import (Catalog, Embedding, Keyframe, ScreenText, SegmentSource, Shot, Tag, TranscriptSegment, Video,
-                            VideoStatus)
+from search.catalog import (Catalog, Embedding, Keyframe, ScreenText, SegmentSource, Shot, Tag,
+                            TranscriptSegment, Video, VideoStatus)
 from settings import Settings
 
 from . import tagging

@@ -101,6 +101,18 @@ def empty_catalog(tmp_path):
     catalog.dispose()
 
 
+@pytest.fixture(scope="module")
+def module_indexer(tmp_path_factory):
+    """An Indexer over a fresh SQLite catalog that the tests of one module share."""
+    from indexer.pipeline import Indexer
+
+    settings = make_settings(tmp_path_factory.mktemp("data"))
+    upgrade(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url)
+    yield Indexer(settings, catalog)
+    catalog.dispose()
+
+
 @pytest.fixture(scope="session")
 def media(tmp_path_factory):
     """The sample videos the indexing tests share (encoded once per session)."""

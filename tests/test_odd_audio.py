@@ -12,8 +12,7 @@ import pytest
 
 from indexer.audio import SAMPLE_RATE, decode_audio
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, Video, upgrade
-from tests.conftest import make_settings
+from search.catalog import Video
 from tests.real_media import read_clip, speech_clips
 
 pytestmark = pytest.mark.slow
@@ -79,12 +78,8 @@ def _write(path: Path, audio_tracks: list[dict], video_seconds: float | None = 3
 
 
 @pytest.fixture(scope="module")
-def indexer(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("data"))
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
-    yield Indexer(settings, catalog)
-    catalog.dispose()
+def indexer(module_indexer):
+    return module_indexer
 
 
 def _index(indexer: Indexer, path: Path, **settings):
@@ -150,7 +145,7 @@ def test_an_empty_audio_track_indexes_the_picture_and_says_so(indexer, tmp_path)
     path = _write(tmp_path / "empty sound.mkv", [{"samples": np.zeros(0, dtype=np.float32)}], video_seconds=3.0)
     outcome, video, segments = _index(indexer, path)
     assert segments == [] and video.has_video
-    assert "no transcript" in outcome.message
+    assert "nothing to transcribe" in outcome.message
 
 
 def test_audio_that_breaks_part_way_keeps_what_came_before(indexer, tmp_path):

@@ -6,10 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from indexer import samples
-from indexer.pipeline import Indexer
-from search.catalog import Catalog, Embedding, SegmentSource, TranscriptSegment, Video, upgrade
+from search.catalog import Catalog, Embedding, SegmentSource, TranscriptSegment, Video
 from search.engine import SearchEngine, SearchRequest
-from tests.conftest import make_settings
 from tests.test_subtitles import CUES, make_media
 
 pytestmark = pytest.mark.slow
@@ -33,12 +31,8 @@ CHINESE_SRT = """1
 
 
 @pytest.fixture(scope="module")
-def indexer(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("data"))
-    upgrade(settings.catalog_url)
-    catalog = Catalog(settings.catalog_url)
-    yield Indexer(settings, catalog)
-    catalog.dispose()
+def indexer(module_indexer):
+    return module_indexer
 
 
 def _segments(catalog: Catalog, video_id: int):
