@@ -7,8 +7,8 @@
 3. Where a stretch of heard speech got no words back, it is decoded again on a window of its own
    (all such stretches in one batch), then, if still unheard, the slow, careful way (sequential
    windows, temperature fallback); so is a clip whose text repeats itself.
-4. Words become segments: a new one after a sentence ends or a pause of more than 1.5 s, and
-   never longer than 30 s. A segment's times are its words' times, so a hit opens the player
+4. Words become segments: a new one after a sentence ends, a pause of more than 1.5 s (or of 1 s
+   once a segment holds a second of speech), and never longer than 30 s. A segment's times are its words' times, so a hit opens the player
    where the words are, in every language.
 """
 from __future__ import annotations
@@ -44,6 +44,9 @@ LOOPING_RATIO = 2.4
 # Whisper's "this window is silence" test (transcribe.py's defaults).
 NO_SPEECH_PROB, SILENT_LOGPROB = 0.6, -1.0
 MAX_PAUSE = 1.5
+# A pause this long also ends a segment that holds a second of speech: the words after it are where a
+# hit on them should open the player (the model often writes two sentences said a second apart as one).
+PHRASE_PAUSE = 1.0
 MAX_SEGMENT_SECONDS = 30.0
 # A sentence end closes a segment once it holds this much; shorter ones run on into the next.
 MIN_SENTENCE_SECONDS = 1.0
@@ -216,9 +219,9 @@ def segments_from_words(words: list[Word], max_pause: float = MAX_PAUSE,
     for word in sorted(words, key=lambda w: w.start):
         if current:
             pause = word.start - current[-1].end
-            sentence_done = current[-1].word.rstrip().endswith(SENTENCE_ENDS) and \
-                current[-1].end - current[0].start >= MIN_SENTENCE_SECONDS
-            if pause > max_pause or sentence_done:
+            long_enough = current[-1].end - current[0].start >= MIN_SENTENCE_SECONDS
+            sentence_done = current[-1].word.rstrip().endswith(SENTENCE_ENDS) and long_enough
+            if pause > max_pause or sentence_done or (pause >= PHRASE_PAUSE and long_enough):
                 segments.append(_segment(current))
                 current = []
             elif word.end - current[0].start > max_seconds:

@@ -36,6 +36,14 @@ def test_no_segment_holds_a_pause_over_one_and_a_half_seconds_or_runs_past_thirt
         assert max(gaps, default=0.0) <= 1.5
 
 
+def test_a_second_of_silence_ends_a_phrase_the_model_ran_on():
+    words = _words([(" In", 32.2, 32.5), (" 1813,", 32.5, 33.8), (" eight", 35.0, 35.3), (" the", 35.3, 35.4),
+                    (" press", 35.4, 35.8), (" yard.", 35.8, 36.7)])
+    assert [(s.start, s.text) for s in segments_from_words(words)] == [(32.2, "In 1813,"), (35.0, "eight the press yard.")]
+    short = _words([(" Oh,", 1.0, 1.3), (" well", 2.4, 2.8)])  # under a second of speech before the pause: one
+    assert [s.text for s in segments_from_words(short)] == ["Oh, well"]
+
+
 def test_a_sentence_end_closes_a_segment_in_english_and_chinese():
     english = segments_from_words(_words([(" It", 0.0, 0.3), (" rained.", 0.3, 1.2), (" We", 1.4, 1.6),
                                           (" stayed", 1.6, 2.0), (" in.", 2.0, 2.6)]))
