@@ -134,6 +134,7 @@ def transcribe(audio, model: SpeechModel, language: str | None = None, progress:
         return Transcript(language=None, language_probability=0.0, segments=[])
     clips = pack_clips(regions)
     words: list[Word] = []
+    silent: list[tuple[float, float]] = []  # stretches of clips Whisper judged silence: not listened to again
     quality: list[tuple[float, float, float, float]] = []  # (start, end, avg_logprob, no_speech_prob) per clip
     language_probability = 1.0 if language else 0.0
     for first in range(0, len(clips), CLIPS_PER_CALL):
@@ -147,12 +148,14 @@ def transcribe(audio, model: SpeechModel, language: str | None = None, progress:
             if text.compression_ratio > LOOPING_RATIO:
                 text = model.transcribe_long(clip.audio(audio), language, beam_size)
             if text.no_speech_prob > NO_SPEECH_PROB and text.avg_logprob < SILENT_LOGPROB:
+                silent += clip.parts  # music or noise VAD took for speech
                 continue
             words += [Word(*clip.word_to_recording(w.start, w.end), w.word, w.probability) for w in text.words]
             quality.append((clip.parts[0][0], clip.parts[-1][1], text.avg_logprob, text.no_speech_prob))
         if progress:
             progress(batch[-1].parts[-1][1])
-    words = _fill_unheard(audio, model, regions, words, language, beam_size, cancel)
+    heard = [r for r in regions if not any(a < r[1] and r[0] < b for a, b in silent)]
+    words = _fill_unheard(audio, model, heard, words, language, beam_size, cancel)
     segments = segments_from_words(words)
     for seg in segments:
         scores = [q for q in quality if q[0] <= seg.start <= q[1]] or [(0, 0, 0.0, 0.0)]
