@@ -70,10 +70,6 @@ class Clip:
     def audio(self, audio) -> np.ndarray:
         return np.concatenate([audio.read(a, b) for a, b in self.parts]).astype(np.float32, copy=False)
 
-    def to_recording(self, t: float) -> float:
-        """A time in the packed clip as the time in the recording."""
-        return self.word_to_recording(t, t)[0]
-
     def word_to_recording(self, start: float, end: float) -> tuple[float, float]:
         """A word's times in the packed clip as times in the recording, both inside the one stretch
         holding most of it: alignment can start a word a little before the join of two stretches,

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,6 +29,8 @@ from typing import Iterator, Sequence
 
 import av
 import numpy as np
+
+from indexer.audio import decode_audio
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_MEDIA = Path(os.environ.get("REELSCOPE_REAL_MEDIA", ROOT.parent / "shared" / "real-media"))
@@ -103,14 +106,14 @@ def read_clip(entry: dict) -> np.ndarray:
 
 
 def read_audio(path: Path) -> np.ndarray:
-    """Any file's first audio track as float32 mono 16 kHz, whole (for clips and checks, not hours)."""
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
-    chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
-    return np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    """Any file's audio as float32 mono 16 kHz, whole (for clips and checks, not hours), decoded as
+    the indexer decodes it."""
+    with tempfile.TemporaryDirectory(prefix="reelscope-clip-") as folder:
+        audio = decode_audio(Path(path), Path(folder))
+        try:
+            return audio.read(0.0, audio.duration)
+        finally:
+            audio.remove()
 
 
 @functools.lru_cache(maxsize=64)

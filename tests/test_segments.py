@@ -60,9 +60,10 @@ def test_speech_is_packed_into_clips_of_at_most_twenty_seconds_and_mapped_back()
     assert all(c.seconds <= CLIP_SECONDS == 20.0 for c in clips)
     assert [c.parts for c in clips] == [[(1.0, 5.0), (8.0, 12.0), (2000.0, 2012.0)], [(2015.0, 2020.0)]]
     first = clips[0]
-    assert first.to_recording(0.5) == 1.5
-    assert first.to_recording(4.0 + 2.0) == 10.0  # 2 s into the second part
-    assert abs(first.to_recording(8.0 + 3.0) - 2003.0) < 1e-9  # silence between parts is not in the clip
+    assert first.word_to_recording(0.5, 0.9) == (1.5, 1.9)
+    assert first.word_to_recording(6.0, 6.5) == (10.0, 10.5)  # 2 s into the second part
+    start, end = first.word_to_recording(11.0, 11.5)  # silence between parts is not in the clip
+    assert (round(start, 9), round(end, 9)) == (2003.0, 2003.5)
 
 
 def test_clip_audio_reads_only_its_parts():
