@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from models.speech import Segment, SpeechModel, Transcript, Word
+from models.speech import ClipText, Segment, SpeechModel, Transcript, Word
 
 from .audio import SAMPLE_RATE, decode_audio
 from .errors import Cancelled
@@ -131,7 +131,9 @@ def transcribe(audio, model: SpeechModel, language: str | None = None, progress:
     clips = pack_clips(regions)
     words: list[Word] = []
     silent: list[tuple[float, float]] = []  # stretches of clips Whisper judged silence: not listened to again
-    quality: list[tuple[float, float, float, float]] = []  # (start, end, avg_logprob, no_speech_prob) per clip
+    # (start, end, avg_logprob, no_speech_prob) of each stretch, from its clip: a clip packs stretches
+    # far apart, so its first-to-last span would claim segments of other clips
+    quality: list[tuple[float, float, float, float]] = []
     language_probability = 1.0 if language else 0.0
     for first in range(0, len(clips), CLIPS_PER_CALL):
         if cancel is not None and cancel.is_set():
@@ -143,11 +145,11 @@ def transcribe(audio, model: SpeechModel, language: str | None = None, progress:
         for clip, text in zip(batch, heard):
             if text.compression_ratio > LOOPING_RATIO:
                 text = model.transcribe_long(clip.audio(audio), language, beam_size)
-            if text.no_speech_prob > NO_SPEECH_PROB and text.avg_logprob < SILENT_LOGPROB:
+            if _heard_silence(text):
                 silent += clip.parts  # music or noise VAD took for speech
                 continue
             words += [Word(*clip.word_to_recording(w.start, w.end), w.word, w.probability) for w in text.words]
-            quality.append((clip.parts[0][0], clip.parts[-1][1], text.avg_logprob, text.no_speech_prob))
+            quality += [(a, b, text.avg_logprob, text.no_speech_prob) for a, b in clip.parts]
         if progress:
             progress(batch[-1].parts[-1][1])
     heard = [r for r in regions if not any(a < r[1] and r[0] < b for a, b in silent)]
@@ -158,6 +160,11 @@ def transcribe(audio, model: SpeechModel, language: str | None = None, progress:
         seg.avg_logprob, seg.no_speech_prob = scores[0][2], scores[0][3]
     return Transcript(language=language if segments else None, language_probability=language_probability,
                       segments=segments)
+
+
+def _heard_silence(text: ClipText) -> bool:
+    """Whisper's own "this window is silence" test (transcribe.py's defaults)."""
+    return text.no_speech_prob > NO_SPEECH_PROB and text.avg_logprob < SILENT_LOGPROB
 
 
 def unheard_spans(regions: list[tuple[float, float]], words: list[Word]) -> list[tuple[float, float]]:
@@ -199,7 +206,7 @@ def _fill_unheard(audio, model: SpeechModel, regions, words: list[Word], languag
         else:
             heard = model.transcribe_clips([c.audio(audio) for c in clips], language, beam_size)[0]
         for clip, found in zip(clips, heard):
-            if found.no_speech_prob > NO_SPEECH_PROB and found.avg_logprob < SILENT_LOGPROB:
+            if _heard_silence(found):
                 continue
             taken = [(w.start, w.end) for w in words]
             (start, end), = clip.parts
