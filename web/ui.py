@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from indexer.languages import LANGUAGE_NAMES
 from search.catalog import Event, EventType, Job, Keyframe, Tag, TagKind, User, Video, VideoStatus
 from search.engine import MODES, QueryError, SearchRequest
 from search.recommend import UnknownUser
@@ -43,11 +44,6 @@ CLIENT_EVENTS = (EventType.VIEW, EventType.PROGRESS, EventType.COMPLETE, EventTy
 MAX_USER_NAME = 64
 # Tags on a card or chip below this confidence are noise to a reader.
 TAG_MIN_CONFIDENCE = 0.35
-# Names for the language codes tracks carry (ISO 639-1 after indexer.audio.normalise_language);
-# any other code is shown as it is.
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
-                  "pt": "Portuguese", "nl": "Dutch", "sv": "Swedish", "pl": "Polish", "ru": "Russian", "tr": "Turkish",
-                  "ar": "Arabic", "hi": "Hindi", "zh": "Chinese", "ja": "Japanese", "ko": "Korean"}
 # Why an audio track was the one listened to, as a person reads it.
 AUDIO_CHOICE = {"default-flagged": "default-flagged", "language": "preferred language", "first": "first track",
                 "only": "only track"}
@@ -98,6 +94,7 @@ def clock(seconds) -> str:
 
 @pages.app_template_filter("language_name")
 def language_name(code) -> str:
+    """The English name of an ISO 639-1 code (indexer/languages.py); any other code as it is."""
     return LANGUAGE_NAMES.get(str(code).lower(), str(code)) if code else ""
 
 
