@@ -30,7 +30,7 @@ import models  # noqa: E402
 from indexer.audio import ArrayAudio  # noqa: E402
 from indexer.transcribe import transcribe  # noqa: E402
 from emotion_data import dataset  # noqa: E402
-from indexer import samples  # noqa: E402
+import samples  # noqa: E402
 from models.emotion_text import EMOTIONS, load_emotion_text  # noqa: E402
 from settings import Settings  # noqa: E402
 

@@ -32,11 +32,11 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 
 import models  # noqa: E402
-from indexer import samples  # noqa: E402
+import samples  # noqa: E402
 from indexer.audio import decode_audio  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
 from models.device import cpu_threads  # noqa: E402
-from search.catalog import Catalog, TranscriptSegment, upgrade  # noqa: E402
+from catalog import Catalog, TranscriptSegment, upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from settings import Settings  # noqa: E402
 

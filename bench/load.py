@@ -8,7 +8,7 @@ as many transcript segments (English-word text in FTS5) with their 384-d MiniLM 
 plus users with a taste over a few topics and ~--events-per-user events each (view, progress, complete,
 like, dislike, skip over 30 days; as in recommend_latency.py) and an ALS model (`reelscope recommend
 train`). The visual channel runs the registry's `bench-vit-b-32-random` (ViT-B-32 cost, random weights).
-Real media for the indexer: indexer/samples.py's sample library (4 short clips) and talk videos (speech
+Real media for the indexer: samples/'s sample library (4 short clips) and talk videos (speech
 throughout, a cut every 10 s, 640x360).
 
 `reelscope serve` (waitress, its default 8 threads) starts on it as a subprocess. A Python client
@@ -73,7 +73,7 @@ def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, se
     catalog: each user has a taste over 2-3 topic groups, 10% noise, six event kinds over 30 days."""
     from sqlalchemy import delete, insert
 
-    from search.catalog import Catalog, Event, User
+    from catalog import Catalog, Event, User
 
     started = time.perf_counter()
     rng = np.random.default_rng([seed, 11])
@@ -112,7 +112,7 @@ def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, se
 
 def make_media(folder: Path, talk_minutes: list[float]) -> list[Path]:
     """The sample library and talk videos of these lengths (distinct lengths: distinct content hashes)."""
-    from indexer.samples import make_sample_library, make_talk_video
+    from samples import make_sample_library, make_talk_video
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = [v.path for v in make_sample_library(folder / "library")]  # idempotent

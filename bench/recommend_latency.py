@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from search.catalog import (Catalog, CatalogChange, Embedding, Event, TranscriptSegment, User, Video,  # noqa: E402
+from catalog import (Catalog, CatalogChange, Embedding, Event, TranscriptSegment, User, Video,  # noqa: E402
                             VideoStatus, upgrade)
 
 TOPICS = 50

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from indexer import samples  # noqa: E402
+import samples  # noqa: E402
 import datetime as dt  # noqa: E402
 import math  # noqa: E402
 import shutil  # noqa: E402
@@ -34,7 +34,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
-from search.catalog import Catalog, Event, User, Video, VideoStatus, record_change, upgrade  # noqa: E402
+from catalog import Catalog, Event, User, Video, VideoStatus, record_change, upgrade  # noqa: E402
 from search.recommend import Recommender  # noqa: E402
 from search.recommend.collaborative import train  # noqa: E402
 from search.recommend.popularity import count as count_popularity  # noqa: E402
@@ -48,7 +48,7 @@ def catalog_sentences() -> list[str]:
     """Every sentence the project's sample media speaks: one short video each."""
     from bench.search_quality import DISTRACTORS, people_sentences
 
-    library = [u for entry in samples._LIBRARY for u in entry[3]]
+    library = [u for entry in samples.DEMO_LIBRARY for u in entry[3]]
     return list(samples.TALK_SENTENCES) + list(DISTRACTORS) + people_sentences() + library
 
 

@@ -66,7 +66,7 @@ import requests  # noqa: E402
 import models  # noqa: E402
 from models.registry import CLIP_MODELS, get_spec  # noqa: E402
 from models.weights import text_model_dir  # noqa: E402
-from search.catalog import Catalog, upgrade  # noqa: E402
+from catalog import Catalog, upgrade  # noqa: E402
 from settings import Settings  # noqa: E402
 
 TEXT_MODEL = "all-MiniLM-L6-v2"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search_quality.py [--keep DIR]
 
-Generated videos speak, three sentences each: the 30 talk sentences of indexer/samples.py, 21
+Generated videos speak, three sentences each: the 30 talk sentences of samples/, 21
 near misses (same topic, other specifics) and 36 who-did-what sentences (each action said of
 several people), via espeak-ng, transcribed by Whisper base as a user's videos would be. Queries are of two kinds, written by
 hand: paraphrases that share few words with what is said, the words a person remembers verbatim,
@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from indexer import samples  # noqa: E402
+import samples  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
-from search.catalog import Catalog, upgrade  # noqa: E402
+from catalog import Catalog, upgrade  # noqa: E402
 from search.engine import SearchEngine, SearchRequest  # noqa: E402
 from settings import Settings  # noqa: E402
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import models
 from models import weights
-from search.catalog import Catalog, CatalogNotReady, Video, VideoStatus, record_change, upgrade
+from catalog import Catalog, CatalogNotReady, Video, VideoStatus, record_change, upgrade
 from settings import Settings, get_settings
 
 from .errors import Cancelled, MediaError
@@ -360,7 +360,7 @@ def index_rebuild_vectors():
         index = engine.channel_index(channel)
         click.echo(f"{channel}: {size} vectors ({index.kind})")
     if not models.clip_availability(settings.clip_model, settings.models_dir).enabled:
-        click.echo("keyframe: skipped (visual search off: no CLIP weights)")
+        click.echo("visual: skipped (visual search off: no CLIP weights)")
 
 
 # -- models -------------------------------------------------------------------------------------------

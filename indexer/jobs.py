@@ -6,7 +6,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from search.catalog import Catalog, Job, Video, VideoStatus, utcnow
+from catalog import Catalog, Job, Video, VideoStatus, utcnow
 
 from .errors import Cancelled
 from .pipeline import Indexer, Outcome, claim_is_alive, this_worker

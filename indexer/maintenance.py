@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from search.catalog import Catalog, Video, VideoStatus
+from catalog import Catalog, Video, VideoStatus
 
 
 def is_stale(video: Video, versions: dict[str, str]) -> bool:

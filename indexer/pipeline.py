@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from atomic_file import replaced_when_done
 import models
 from models.speech import Segment
-from search.catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, SegmentSource, Shot, Tag,
+from catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, SegmentSource, Shot, Tag,
                             TranscriptSegment, Video, VideoStatus, record_change, utcnow, vector_bytes)
 from settings import Settings
 

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import delete, select
 
 import models
-from search.catalog import (Catalog, Embedding, Keyframe, ScreenText, SegmentSource, Shot, Tag,
+from catalog import (Catalog, Embedding, Keyframe, ScreenText, SegmentSource, Shot, Tag,
                             TranscriptSegment, Video, VideoStatus)
 from settings import Settings
 

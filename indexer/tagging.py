@@ -19,7 +19,7 @@ import numpy as np
 
 from models.emotions import EMOTIONS
 from search import tags as tagrules
-from search.catalog import ScreenText, Tag
+from catalog import ScreenText, Tag
 
 from .errors import Cancelled
 from .voice import arousal_emotion_prior, speaker_baseline, voice_features

@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from search.catalog import Catalog, Job, Video, VideoStatus, utcnow
+from catalog import Catalog, Job, Video, VideoStatus, in_chunks, utcnow
 from settings import Settings
 
 from .maintenance import is_stale
@@ -277,8 +277,8 @@ def open_jobs_for(catalog: Catalog, paths: list[Path]) -> dict[str, int]:
     keys = [str(Path(p).absolute()) for p in paths]
     found: dict[str, int] = {}
     with catalog.session() as s:
-        for i in range(0, len(keys), 500):
-            rows = s.execute(select(Job.path, Job.id).where(Job.path.in_(keys[i:i + 500]),
+        for chunk in in_chunks(keys):
+            rows = s.execute(select(Job.path, Job.id).where(Job.path.in_(chunk),
                                                             Job.status.in_(("queued", "running")),
                                                             Job.kind == "index"))
             for path, job_id in rows:

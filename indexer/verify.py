@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from search.catalog import Catalog, Embedding, Keyframe, TranscriptSegment, Video, VideoStatus
+from catalog import Catalog, Embedding, Keyframe, TranscriptSegment, Video, VideoStatus
 from settings import Settings
 
 from .pipeline import claim_is_alive, content_hash

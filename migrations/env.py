@@ -1,7 +1,7 @@
 """Alembic environment: the only way the catalog schema is created or changed (`reelscope init`)."""
 from alembic import context
 
-from search.catalog import Base, include_object, make_engine
+from catalog import Base, include_object, make_engine
 
 config = context.config
 target_metadata = Base.metadata

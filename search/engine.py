@@ -19,20 +19,18 @@ from sqlalchemy import bindparam, select, union_all
 import models
 from settings import Settings
 
-from .catalog import Catalog, Keyframe, TagKind, TranscriptSegment, Video, VideoStatus
+from catalog import Catalog, Keyframe, TagKind, TranscriptSegment, Video, VideoStatus
 from .keyword import search_keywords
 from .tag_index import Span, tagged_spans
 from .query import ParsedQuery, coverage, parse, word_matches
+from .channels import CHANNELS, TRANSCRIPT, VECTOR_CHANNELS, VISUAL, Channel
 from .vectorstore import ChannelIndex, locate_in_catalog
 from .vocabulary import Vocabulary
 
-CHANNELS = ("transcript", "keyword", "visual", "screen")
-MODES = ("hybrid",) + CHANNELS
-# Reciprocal-rank fusion: score = sum over channels of weight / (RRF_K + rank). 60 is the constant
-# from Cormack et al.; the weights favour meaning over exact words, and words over pictures.
+MODES = ("hybrid",) + tuple(CHANNELS)
+# Reciprocal-rank fusion: score = sum over channels of fusion weight / (RRF_K + rank). 60 is the constant
+# from Cormack et al.
 RRF_K = 60
-CHANNEL_WEIGHTS = {"transcript": 1.0, "keyword": 0.8, "visual": 0.7, "screen": 0.7}
-# "screen" is the words read off the pictures (OCR), matched like keywords.
 # Fused, a keyword hit must hold at least this share of the query's content words to count.
 MIN_KEYWORD_COVERAGE = 0.5
 # Each channel contributes this many candidates before fusion.
@@ -151,14 +149,13 @@ class SearchEngine:
         return vector
 
     def query_encoder(self, channel: str, export: bool = False):
-        """The encoder for one channel's queries ("transcript" or "visual"): ONNX Runtime once its graph
-        was exported (warm() exports it; a one-shot command would wait longer for that than it saves)."""
+        """The encoder for one vector channel's queries: ONNX Runtime once its graph was exported
+        (warm() exports it; a one-shot command would wait longer for that than it saves)."""
         encoder = self._query_encoders.get(channel)
         if encoder is None or (export and encoder.runtime == "torch"):
-            kind, name = ("text", self.settings.text_model) if channel == "transcript" else \
-                ("clip", self.settings.clip_model)
-            encoder = models.load_query_encoder(kind, name, self.settings.models_dir, self.settings.device,
-                                                export=export)
+            spec = CHANNELS[channel]
+            encoder = models.load_query_encoder(spec.model_family, getattr(self.settings, spec.model_setting),
+                                                self.settings.models_dir, self.settings.device, export=export)
             self._query_encoders[channel] = encoder
         return encoder
 
@@ -174,18 +171,19 @@ class SearchEngine:
         return models.clip_availability(self.settings.clip_model, self.settings.models_dir)
 
     def channel_index(self, channel: str) -> ChannelIndex | None:
+        """The vector index of a channel ("transcript" or "visual"); None while the channel is off."""
         with self._lock:
             if channel not in self._channels:
-                self._channels[channel] = self._open_channel(channel)
+                self._channels[channel] = self._open_channel(CHANNELS[channel])
             return self._channels[channel]
 
-    def _open_channel(self, channel: str) -> ChannelIndex | None:
-        name = "transcript" if channel == "segment" else "visual"
-        if name == "visual" and not self.visual_availability().enabled:
+    def _open_channel(self, channel: Channel) -> ChannelIndex | None:
+        if channel is VISUAL and not self.visual_availability().enabled:
             return None
-        encoder = self.query_encoder(name)  # its version and dim, without loading PyTorch when exported
-        index = ChannelIndex(self.catalog, channel, encoder.version, encoder.dim, self.settings.data_dir / "vectors",
-                             tuning_queries=lambda: self.query_encoder(name).encode(tuning_queries()))
+        encoder = self.query_encoder(channel.name)  # its version and dim, without loading PyTorch when exported
+        index = ChannelIndex(self.catalog, channel.owner_kind, encoder.version, encoder.dim,
+                             self.settings.data_dir / "vectors",
+                             tuning_queries=lambda: self.query_encoder(channel.name).encode(tuning_queries()))
         index.open()
         return index
 
@@ -194,19 +192,18 @@ class SearchEngine:
 
     def warm(self) -> None:
         """Load models, query encoders and indexes before the first request."""
-        self.query_encoder("transcript", export=True)
-        self.channel_index("segment")
-        if self.visual_availability().enabled:
-            self.query_encoder("visual", export=True)
-            self.channel_index("keyframe")
+        for channel in VECTOR_CHANNELS:
+            if channel is not VISUAL or self.visual_availability().enabled:
+                self.query_encoder(channel.name, export=True)
+                self.channel_index(channel.name)
 
     def rebuild(self) -> dict[str, int]:
         sizes = {}
-        for channel in ("segment", "keyframe"):
-            index = self.channel_index(channel)
+        for channel in VECTOR_CHANNELS:
+            index = self.channel_index(channel.name)
             if index is not None:
                 index.rebuild()
-                sizes[channel] = index.size
+                sizes[channel.name] = index.size
         return sizes
 
     # -- searching ----------------------------------------------------------------------------------
@@ -264,7 +261,7 @@ class SearchEngine:
 
     def search_by_vector(self, vector: np.ndarray, k: int, exclude_keyframe: int | None = None) -> SearchResult:
         """Query by example: moments whose keyframes look like `vector` (a CLIP image vector)."""
-        index = self.channel_index("keyframe")
+        index = self.channel_index(VISUAL.name)
         found = [(i, score) for i, score in (index.search(vector, CANDIDATES) if index else [])
                  if i != exclude_keyframe]
         moments = self._moments(self._searchable(self._keyframe_hits(found)), parse(""))
@@ -305,7 +302,7 @@ class SearchEngine:
             return list(s.scalars(q))
 
     def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
-        index = self.channel_index("segment")
+        index = self.channel_index(TRANSCRIPT.name)
         found = index.search(self._encode_query("transcript", text), CANDIDATES, video_ids)
         places = index.locate([i for i, _ in found])
         hits = []
@@ -361,7 +358,7 @@ class SearchEngine:
         return hits
 
     def _visual_hits(self, text: str, video_ids) -> list[Hit]:
-        index = self.channel_index("keyframe")
+        index = self.channel_index(VISUAL.name)
         if index is None:
             return []
         return self._keyframe_hits(index.search(self._encode_query("visual", text), CANDIDATES, video_ids))
@@ -372,8 +369,8 @@ class SearchEngine:
         if not ids:
             return []
         # on-screen text is searchable without CLIP, when there is no keyframe index to ask
-        index = self._channels.get("keyframe")
-        places = index.locate(ids) if index is not None else locate_in_catalog(self.catalog, "keyframe", ids)
+        index = self._channels.get(VISUAL.name)
+        places = index.locate(ids) if index is not None else locate_in_catalog(self.catalog, VISUAL.owner_kind, ids)
         hits = []
         for owner_id, score in found:
             if owner_id not in places:
@@ -408,7 +405,7 @@ class SearchEngine:
         """
         moments: list[Moment] = []
         by_video: dict[int, list[Moment]] = {}
-        for hit in sorted(hits, key=lambda h: -CHANNEL_WEIGHTS[h.channel] * h.weight / (RRF_K + h.rank)):
+        for hit in sorted(hits, key=lambda h: -CHANNELS[h.channel].fusion_weight * h.weight / (RRF_K + h.rank)):
             target = None
             for moment in by_video.get(hit.video_id, ()):
                 overlaps = hit.start < moment.end and hit.end > moment.start
@@ -429,7 +426,7 @@ class SearchEngine:
                 if hit.channel not in best or hit.rank < best[hit.channel].rank:
                     best[hit.channel] = hit
             moment.channels = {c: h.score for c, h in best.items()}
-            moment.score = sum(CHANNEL_WEIGHTS[c] * h.weight / (RRF_K + h.rank) for c, h in best.items())
+            moment.score = sum(CHANNELS[c].fusion_weight * h.weight / (RRF_K + h.rank) for c, h in best.items())
         # a stable order for pagination: ties broken by video and time
         moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
         return moments

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import distinct, func, select
 
-from .catalog import ScreenText, Tag, TagKind, Video, VideoStatus
+from catalog import ScreenText, Tag, TagKind, Video, VideoStatus
 
 # Span tags below this confidence do not pass a filter: a 0.2 "joy" is a shrug, not a finding.
 FILTER_MIN_CONFIDENCE = 0.35

@@ -16,7 +16,7 @@ import numpy as np
 
 from models.emotions import EMOTIONS
 
-from .catalog import TagKind
+from catalog import TagKind
 
 # How much each signal counts when several speak about the same span. The text classifier is the
 # one measured best (bench/emotion_quality.py); faces are clear but often absent or tiny; CLIP's
@@ -86,7 +86,7 @@ def emotion_labels(estimate: EmotionEstimate) -> list[tuple[str, float, dict]]:
 
 @dataclass
 class TagRow:
-    """A tag before it becomes a catalog row (search.catalog.Tag)."""
+    """A tag before it becomes a catalog row (catalog.Tag)."""
 
     owner_kind: str
     owner_id: int

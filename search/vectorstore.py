@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from atomic_file import replaced_when_done
 
-from .catalog import Catalog, CatalogChange, Embedding, Keyframe, Shot, TranscriptSegment
+from catalog import Catalog, CatalogChange, Embedding, Keyframe, Shot, TranscriptSegment, in_chunks
 from .vectors import VectorIndex, VectorIndexUnreadable
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class ChannelIndex:
                 ids, videos = np.zeros(total, np.int64), np.zeros(total, np.int64)
                 half = half_above is not None and total > half_above
                 vectors = np.zeros((total, self.dim), np.float16 if half else np.float32)
-            for chunk in _chunks(video_ids):
+            for chunk in in_chunks(video_ids):
                 q = query if chunk is None else query.where(Embedding.video_id.in_(chunk))
                 for owner_id, video_id, blob in s.execute(q.execution_options(yield_per=10_000)):
                     if n == len(ids):
@@ -312,8 +312,8 @@ def span_rows(session, channel: str, video_ids: list[int] | None = None, owner_i
         return [tuple(row) for row in session.execute(query.execution_options(yield_per=50_000))]
     column, values = (video, video_ids) if owner_ids is None else (owner, owner_ids)
     rows = []
-    for i in range(0, len(values), 500):
-        rows += [tuple(row) for row in session.execute(query.where(column.in_(values[i:i + 500])))]
+    for chunk in in_chunks(values):
+        rows += [tuple(row) for row in session.execute(query.where(column.in_(chunk)))]
     return rows
 
 
@@ -332,10 +332,3 @@ def _group_by_video(ids: np.ndarray, videos: np.ndarray) -> dict[int, np.ndarray
     return {int(group_videos[0]): group_ids for group_ids, group_videos in
             zip(np.split(ids, bounds), np.split(videos, bounds))}
 
-
-def _chunks(video_ids: list[int] | None, size: int = 500):
-    if video_ids is None:
-        yield None
-        return
-    for i in range(0, len(video_ids), size):
-        yield video_ids[i:i + size]

@@ -8,7 +8,7 @@ import time
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select, text
 
-from .catalog import Catalog, CatalogChange
+from catalog import Catalog, CatalogChange
 from .query import Term
 
 MIN_WORD_LENGTH = 4  # shorter words have too many near neighbours to guess from

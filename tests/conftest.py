@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from search.catalog import Catalog, upgrade
+from catalog import Catalog, upgrade
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def module_indexer(tmp_path_factory):
 @pytest.fixture(scope="session")
 def media(tmp_path_factory):
     """The sample videos the indexing tests share (encoded once per session)."""
-    from indexer import samples
+    import samples
 
     folder = tmp_path_factory.mktemp("media")
     return {
@@ -147,7 +147,7 @@ def run_cli(args: list[str], settings: Settings, timeout: float = 600, **kwargs)
 def search_library(tmp_path_factory):
     """The demo's sample library, indexed once: four short videos on distinct topics."""
     root = tmp_path_factory.mktemp("search")
-    from indexer import samples
+    import samples
     from indexer.pipeline import Indexer
 
     videos = samples.make_sample_library(root / "library")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings, service_missing
-from search.catalog import Catalog, Job, Video, VideoStatus, upgrade, utcnow
+from catalog import Catalog, Job, Video, VideoStatus, upgrade, utcnow
 
 TOKEN = "admin-test-token"
 REDIS_URL = os.environ.get("REELSCOPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -22,7 +22,7 @@ REDIS_URL = os.environ.get("REELSCOPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/7
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """One short silent video (indexes in about a second, no speech model) and one broken file."""
-    from indexer import samples
+    import samples
 
     root = tmp_path_factory.mktemp("admin-media")
     samples.make_video(root / "sky.mp4", [samples.Scene(1.5, photo="rocket"), samples.Scene(1.5, photo="moon")],

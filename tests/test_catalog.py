@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from search.catalog import (Base, Catalog, CatalogNotReady, Embedding, Keyframe, Shot, TranscriptSegment, Video,
+from catalog import (Base, Catalog, CatalogNotReady, Embedding, Keyframe, Shot, TranscriptSegment, Video,
                             VideoStatus, current_revision, head_revision, include_object, upgrade, vector_bytes)
 
 

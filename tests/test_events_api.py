@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from search.catalog import Event, Video, VideoStatus
+from catalog import Event, Video, VideoStatus
 from search.recommend import events as ev
 from tests.conftest import make_settings
 from web import create_app

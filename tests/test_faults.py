@@ -25,11 +25,11 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
-from indexer import samples
+import samples
 from indexer.commands import status_report
 from indexer.pipeline import Indexer
 from indexer.verify import verify
-from search.catalog import Catalog, Keyframe, Shot, Video, VideoStatus, upgrade
+from catalog import Catalog, Keyframe, Shot, Video, VideoStatus, upgrade
 from tests.conftest import ROOT, make_settings, run_cli, service_missing
 from web import create_app
 
@@ -333,7 +333,7 @@ def test_files_declaring_huge_frames_or_durations_are_refused_within_memory(tmp_
     # run in a child that reports its own peak memory: ~3.4 GB per frame would be allocated if trusted
     # (VmHWM, not ru_maxrss: the latter carries over the forking parent's size across exec)
     script = ("import json, re, sys; from pathlib import Path; from indexer.pipeline import Indexer; "
-              "from search.catalog import Catalog; from tests.conftest import make_settings; "
+              "from catalog import Catalog; from tests.conftest import make_settings; "
               "s = make_settings(Path(sys.argv[1])); ix = Indexer(s, Catalog(s.catalog_url)); "
               "out = [ix.index_path(p).as_dict() for p in sorted(Path(sys.argv[2]).iterdir())]; "
               "peak = int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1)) // 1024; "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer import samples
+import samples
 from indexer.frames import analyse_video
 from indexer.probe import probe
 

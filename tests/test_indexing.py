@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from indexer import samples
+import samples
 from indexer.maintenance import stale_videos
 from indexer.pipeline import Indexer
 from indexer.verify import verify
-from search.catalog import (Catalog, Embedding, Keyframe, Shot, TranscriptSegment, Video, VideoStatus, upgrade)
+from catalog import (Catalog, Embedding, Keyframe, Shot, TranscriptSegment, Video, VideoStatus, upgrade)
 from tests.conftest import ROOT, make_settings, run_cli
 
 pytestmark = pytest.mark.slow

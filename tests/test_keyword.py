@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.catalog import TranscriptSegment, Video, VideoStatus, record_change
+from catalog import TranscriptSegment, Video, VideoStatus, record_change
 from search.keyword import search_keywords
 from search.query import parse
 from search.vocabulary import Vocabulary

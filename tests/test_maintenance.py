@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from indexer import samples
+import samples
 from indexer.jobs import enqueue
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, Job, upgrade
+from catalog import Catalog, Job, upgrade
 from tests.conftest import make_settings, run_cli
 from tests.test_admin_api import TOKEN, _auth, _wait_idle
 

@@ -73,7 +73,7 @@ def test_pull_without_network_fails_with_advice(tmp_path, monkeypatch):
 
 
 def test_status_api_reports_counts_and_the_visual_channel(tmp_path):
-    from search.catalog import upgrade
+    from catalog import upgrade
     from web import create_app
 
     settings = make_settings(tmp_path / "data")

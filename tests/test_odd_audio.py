@@ -12,7 +12,7 @@ import pytest
 
 from indexer.audio import SAMPLE_RATE, decode_audio
 from indexer.pipeline import Indexer
-from search.catalog import Video
+from catalog import Video
 from tests.real_media import read_clip, speech_clips
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 import models
-from search.catalog import Catalog, Embedding, TranscriptSegment, Video, VideoStatus, record_change, utcnow, \
+from catalog import Catalog, Embedding, TranscriptSegment, Video, VideoStatus, record_change, utcnow, \
     vector_bytes
 from search.recommend import Recommender
 from search.recommend import events as ev

@@ -9,8 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from indexer import samples
-from indexer.samples import Scene, Utterance, make_audio_only, make_bad_files, make_video, speak
+import samples
+from samples import Scene, Utterance, make_audio_only, make_bad_files, make_video, speak
 
 SCENES = [
     Scene(2.0, photo="astronaut"),
@@ -153,7 +153,7 @@ def test_speak():
 
 
 def test_speak_without_espeak(monkeypatch):
-    monkeypatch.setattr(samples.shutil, "which", lambda name: None)
+    monkeypatch.setattr(samples.speech.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="espeak-ng is not installed"):
         speak("A sentence that has never been cached before.")
 

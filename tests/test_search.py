@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from indexer import samples
+import samples
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, Keyframe, upgrade
+from catalog import Catalog, Keyframe, upgrade
+from search.channels import CHANNELS
 from tests.conftest import make_settings, run_cli
 from web import create_app
 
@@ -122,7 +123,7 @@ def test_visual_queries_say_plainly_that_visual_search_is_off(client):
     response = client.get("/api/v1/search/similar", query_string={"keyframe": 1})
     assert response.status_code == 409 and "no CLIP weights" in response.get_json()["message"]
     status = client.get("/api/v1/status").get_json()
-    assert status["channels"]["visual"] is False and status["vectors"]["segment"]["size"] > 0
+    assert status["channels"]["visual"] is False and status["vectors"]["transcript"]["size"] > 0
 
 
 def test_removed_video_disappears_from_results_at_once(search_library, tmp_path):
@@ -168,9 +169,9 @@ def test_hits_are_placed_from_memory_that_follows_additions_removals_and_restart
 
     def from_sql(channel):
         with catalog.session() as s:
-            return vectorstore.Spans.from_rows(vectorstore.span_rows(s, channel))
+            return vectorstore.Spans.from_rows(vectorstore.span_rows(s, CHANNELS[channel].owner_kind))
 
-    for channel in ("segment", "keyframe"):
+    for channel in ("transcript", "visual"):
         index = engine.channel_index(channel)
         assert cat not in set(index._spans.video.tolist())
         assert set(index._spans.ids.tolist()) == set(from_sql(channel).ids.tolist()) > set()
@@ -185,7 +186,7 @@ def test_searches_do_not_wait_for_another_thread_syncing_the_index(search_librar
     import threading
     import time
 
-    from search.catalog import record_change
+    from catalog import record_change
     from search.engine import SearchEngine
 
     settings, _, ids = search_library
@@ -193,7 +194,7 @@ def test_searches_do_not_wait_for_another_thread_syncing_the_index(search_librar
     shutil.copytree(settings.data_dir, own.data_dir)
     catalog = Catalog(own.catalog_url)
     engine = SearchEngine(own, catalog)
-    index = engine.channel_index("segment")
+    index = engine.channel_index("transcript")
     query = engine.text_model().encode(["a tabby cat sleeping in the sun"])[0]
     before = index.search(query, 5)
     with catalog.session() as s, s.begin():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from indexer import samples
-from search.catalog import Catalog, Embedding, SegmentSource, TranscriptSegment, Video
+import samples
+from catalog import Catalog, Embedding, SegmentSource, TranscriptSegment, Video
 from search.engine import SearchEngine, SearchRequest
 from tests.test_subtitles import CUES, make_media
 

@@ -205,7 +205,7 @@ def test_ocr_refuses_bad_input_and_says_its_version(ocr):
 def voices():
     """One track, four utterances by one synthetic speaker: excited (fast, high), two ordinary,
     subdued (slow, low). The peaks are levelled by speak(), so loudness does not give it away."""
-    from indexer.samples import speak
+    from samples import speak
 
     line = "I told you a hundred times to close the door when you leave the house"
     clips = {"excited": speak(line, speed=260, pitch=85), "ordinary": speak(line, speed=160, pitch=50),

@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import delete, select
 
-from search.catalog import Catalog, ScreenText, Tag, TranscriptSegment, upgrade
+from catalog import Catalog, ScreenText, Tag, TranscriptSegment, upgrade
 from web import create_app
 
 from tests.conftest import make_settings, run_cli
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 def tagged(tmp_path_factory):
     """A smiling face, a joyful and an angry sentence, a slide with text. Indexed with the test-only
     CLIP model so that the content-tag plumbing runs."""
-    from indexer import samples
+    import samples
     from indexer.pipeline import Indexer
 
     root = tmp_path_factory.mktemp("tags")
@@ -95,7 +95,7 @@ def test_text_on_screen_is_read_and_searchable(client, tagged):
 
 
 def test_video_with_no_speech_and_no_faces_is_neutral_with_low_confidence(tmp_path):
-    from indexer import samples
+    import samples
     from indexer.pipeline import Indexer
 
     quiet = samples.make_video(tmp_path / "quiet colours.mp4",
@@ -166,7 +166,8 @@ def test_retag_recomputes_tags_without_transcribing_again(tagged):
 
 def test_text_held_on_screen_through_a_shot_is_read_once(tmp_path, monkeypatch):
     """A slide kept up for a whole shot is read on its first keyframe only; a new slide is read again."""
-    from indexer import samples, tagging
+    import samples
+    from indexer import tagging
     from models.ocr import load_ocr
 
     video = samples.make_video(tmp_path / "slides.mp4",

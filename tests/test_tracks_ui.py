@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from search.catalog import Catalog, upgrade
+from catalog import Catalog, upgrade
 from tests.conftest import make_settings
 from tests.test_ui import _screenshot, browser, page, shots  # noqa: F401 - fixtures, used by name
 from tests.tracks_library import (FILM_FRENCH, FILM_GERMAN, FILM_SPEECH, FILM_WARNING, PODCAST_SPEECH,

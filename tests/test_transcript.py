@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, SegmentSource, TranscriptSegment, upgrade
+from catalog import Catalog, SegmentSource, TranscriptSegment, upgrade
 from search.engine import SearchEngine, SearchRequest
 from tests.conftest import ROOT, make_settings, service_missing
 from tests.real_media import (REAL_MEDIA, PlacedUtterance, across_boundary, build_recording, reference_words,

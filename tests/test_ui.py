@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from search.catalog import Catalog, Event
+from catalog import Catalog, Event
 from tests.conftest import service_missing
 
 pytestmark = pytest.mark.slow
@@ -261,7 +261,7 @@ def test_library_lists_every_video_with_its_status(page, served, shots):
 
 
 def test_admin_indexes_a_folder_and_shows_job_progress_live(page, served, shots, tmp_path):
-    from indexer import samples
+    import samples
 
     page.goto("/admin")
     page.get_by_label("Admin token").fill("wrong")

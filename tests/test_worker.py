@@ -19,10 +19,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from indexer import samples
+import samples
 from indexer.jobs import enqueue
 from indexer.tasks import DEAD_LETTER_KEY, dead_letters, make_app, send_jobs
-from search.catalog import Catalog, Embedding, Job, Shot, TranscriptSegment, Video, VideoStatus, upgrade
+from catalog import Catalog, Embedding, Job, Shot, TranscriptSegment, Video, VideoStatus, upgrade
 from tests.conftest import ROOT, fresh_postgres_database, make_settings, service_missing
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.catalog import Keyframe, SegmentSource, Shot, TranscriptSegment, Video, VideoStatus
+from catalog import Keyframe, SegmentSource, Shot, TranscriptSegment, Video, VideoStatus
 
 FILM_WARNING = "audio stops decoding at 7.5 s: kept what came before"
 SKIPPED_REASON = "picture-based subtitles (hdmv_pgs_subtitle) cannot be read as text"
@@ -64,7 +64,7 @@ def add_tracks_library(catalog, settings, media: bool = False) -> dict[str, int]
     paths = {"film": folder / "film.mp4", "podcast": folder / "podcast.m4a",
              "silent film": folder / "silent film.mp4", "old": folder / "old.mp4"}
     if media:
-        from indexer import samples
+        import samples
 
         samples.make_video(paths["film"], [samples.Scene(4.0, photo="coffee"), samples.Scene(4.0, photo="rocket")],
                            size=(320, 180))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from search.catalog import Catalog
+from catalog import Catalog
 from search.engine import SearchEngine
 from search.recommend.recommender import Recommender, model_folder
 from settings import Settings, get_settings

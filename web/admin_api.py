@@ -24,7 +24,7 @@ from indexer.jobs import enqueue, leftover_jobs, recent_jobs, run_jobs
 from indexer.library import discover
 from indexer.maintenance import stale_videos
 from indexer.pipeline import Indexer
-from search.catalog import Catalog, Video, VideoStatus, current_revision
+from catalog import Catalog, Video, VideoStatus, current_revision
 from settings import Settings
 
 from .api import API_PREFIX

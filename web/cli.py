@@ -49,7 +49,7 @@ def serve(ctx, host, port, threads):
     """Serve the web UI and JSON API with a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
 
-    from search.catalog import current_revision, head_revision
+    from catalog import current_revision, head_revision
 
     from . import create_app
 
@@ -133,7 +133,7 @@ def _marked(text: str, highlights: list[list[int]]) -> str:
 @click.pass_context
 def demo(ctx, folder, then_serve):
     """Make a small sample library, index it and serve it."""
-    from indexer.samples import make_sample_library
+    from samples import make_sample_library
 
     settings = get_settings()
     folder = folder or settings.data_dir / "sample-library"

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
-from search.catalog import EventType, Keyframe, User
+from catalog import EventType, Keyframe, User
 from search.recommend import UnknownUser
 from search.recommend import events as user_events
 from search.recommend.blend import MODES

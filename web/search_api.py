@@ -11,7 +11,7 @@ from flask_smorest import Blueprint, abort
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
-from search.catalog import Embedding, Keyframe
+from catalog import Embedding, Keyframe
 from search.tags import EMOTIONS
 from search.engine import MODES, QueryError, SearchRequest, SearchResult
 

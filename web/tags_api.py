@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from search.catalog import TagKind
+from catalog import TagKind
 from search.tag_index import tag_counts
 from search.tags import EMOTIONS
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from indexer.languages import LANGUAGE_NAMES
-from search.catalog import Event, EventType, Job, Keyframe, Tag, TagKind, User, Video, VideoStatus
+from catalog import Event, EventType, Job, Keyframe, Tag, TagKind, User, Video, VideoStatus
 from search.engine import MODES, QueryError, SearchRequest
 from search.recommend import UnknownUser
 from search.recommend import events as user_events

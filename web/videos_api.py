@@ -15,7 +15,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
-from search.catalog import Keyframe, SegmentSource, Video, VideoStatus
+from catalog import Keyframe, SegmentSource, Video, VideoStatus
 from search.tag_index import video_tags
 
 from .api import API_PREFIX, thumbnail_url

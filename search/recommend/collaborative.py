@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from atomic_file import replaced_when_done
 
-from ..catalog import Catalog, Event, Video, VideoStatus, utcnow
+from catalog import Catalog, Event, Video, VideoStatus, utcnow
 from .engagement import aggregate
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..catalog import EventType
+from catalog import EventType
 
 VIEW_WEIGHT = 0.3
 WATCH_WEIGHT = 1.0      # times the share of the video watched

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..catalog import Event, EventType, User, Video, utcnow
+from catalog import Event, EventType, User, Video, utcnow
 
 MAX_BATCH = 500
 MAX_NAME = 128

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from sqlalchemy import func, select
 
-from ..catalog import Catalog, Event, EventType, utcnow
+from catalog import Catalog, Event, EventType, utcnow
 
 log = logging.getLogger(__name__)
 

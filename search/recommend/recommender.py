@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import select
 from threadpoolctl import ThreadpoolController
 
-from ..catalog import Catalog, Event, User, utcnow
+from catalog import Catalog, Event, User, utcnow
 from . import blend, popularity
 from . import profile as profiles
 from .collaborative import ModelStore

@@ -30,12 +30,14 @@ from sqlalchemy import func, select
 
 from atomic_file import replaced_when_done
 
-from ..catalog import Catalog, CatalogChange, Embedding, TranscriptSegment, Video, VideoStatus
+from catalog import Catalog, CatalogChange, Embedding, TranscriptSegment, Video, VideoStatus, in_chunks
+from ..channels import VECTOR_CHANNELS
 from ..vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-CHANNEL_WEIGHTS = {"segment": 1.0, "keyframe": 0.7}  # what is said tells a video's topic more than its look
+# a video's vector: each vector channel's mean, weighted by its share (search/channels.py)
+CHANNEL_WEIGHTS = {c.owner_kind: c.profile_weight for c in VECTOR_CHANNELS if c.profile_weight}
 KEYWORDS_PER_VIDEO = 5
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 _STOP = frozenset("""
@@ -174,9 +176,9 @@ class VideoVectors:
         model most vectors come from has not moved, and `_model_versions`, a scan of every embedding
         row (seconds at a million), is not needed; a re-index to another model fails this and scans."""
         with self.catalog.session() as s:
-            for i in range(0, len(changed), 500):
+            for chunk in in_chunks(changed):
                 rows = s.execute(select(Embedding.owner_kind, Embedding.model_version, Embedding.dim).distinct()
-                                 .where(Embedding.video_id.in_(changed[i:i + 500]))).all()
+                                 .where(Embedding.video_id.in_(chunk))).all()
                 if any(kind in CHANNEL_WEIGHTS and self._versions.get(kind) != (version, dim)
                        for kind, version, dim in rows):
                     return False
@@ -196,9 +198,8 @@ class VideoVectors:
     def _load(self, video_ids: list[int] | None) -> dict[int, _VideoData]:
         data: dict[int, _VideoData] = {}
         words: dict[int, Counter] = {}
-        chunks = [None] if video_ids is None else [video_ids[i:i + 500] for i in range(0, len(video_ids), 500)]
         with self.catalog.session() as s:
-            for chunk in chunks:
+            for chunk in in_chunks(video_ids):
                 q = select(Video.id, Video.title, Video.added_at, Video.duration).where(
                     Video.status == VideoStatus.INDEXED)
                 if chunk is not None:

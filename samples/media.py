@@ -1,29 +1,16 @@
-"""Synthetic but real media with known ground truth.
+"""Synthetic but real media files with known ground truth.
 
-Used by ``reelscope demo`` (a small library to search), by test fixtures and by
-the indexing benchmark.  Videos are genuine H.264/AAC (or VP9/Opus) files built
-from real photographs bundled with scikit-image and from solid colours, with
-hard cuts at known frames; speech is real synthetic speech from espeak-ng,
-placed at known times.  Everything is deterministic for a given espeak-ng and
-FFmpeg build, so the ground truth returned with each file can be asserted on.
-
-Heavy imports (PyAV, scikit-image) happen inside functions: the CLI imports
-this module even when it never generates anything.
+Videos are genuine H.264/AAC (or VP9/Opus) files built from real photographs bundled with
+scikit-image and from solid colours, with hard cuts at known frames; speech (samples.speech) is
+placed at known times.  Heavy imports (PyAV, scikit-image) happen inside functions: the CLI
+imports this package even when it never generates anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
-import io
-import json
 import os
-import random
-import shutil
-import subprocess
 import textwrap
-import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,8 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-SPEECH_RATE = 16_000  # what speak() returns: the rate speech models expect
-AUDIO_RATE = 48_000  # what goes into the files, as most real footage has
+from samples.speech import AUDIO_RATE, Utterance, speech_track
 
 # Photos in skimage.data that ship with the wheel; others (eagle, lily, ...)
 # need a network download through pooch, which the demo must never depend on.
@@ -41,10 +27,6 @@ PHOTOS = (
     "colorwheel", "grass", "gravel", "horse", "hubble_deep_field",
     "immunohistochemistry", "logo", "moon", "page", "retina", "rocket", "text",
 )
-
-# Bumped whenever the bytes generated for the same plan change, so that
-# make_sample_library re-encodes files made by an older version.
-_GENERATOR_VERSION = 1
 
 # Photos are prepared this much larger than the frame on each side; the pan
 # moves a frame-sized window across that margin.
@@ -61,9 +43,6 @@ _PAN_DIRECTIONS = ((1.0, 0.4), (-1.0, 0.6), (0.5, -1.0), (-0.7, -0.8), (1.0, -0.
 # cores; "ultrafast" is ~2.5x faster but its files are ~4.5x larger.
 X264_PRESET = "veryfast"
 
-# Real "silence" is never all zeros; about -80 dBFS keeps it inaudible while
-# making sure nothing downstream special-cases digital zero.
-_NOISE_FLOOR = 1e-4
 
 _VIDEO_CODECS = {  # suffix -> (video codec, audio codec)
     ".mp4": ("libx264", "aac"),
@@ -109,14 +88,6 @@ class Scene:
             raise ValueError("a caption goes on a colour scene")
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """Text spoken starting at `start` seconds; `end` is filled in by make_video."""
-
-    start: float
-    text: str
-    end: float = 0.0
-
 
 @dataclass
 class SampleVideo:
@@ -127,106 +98,6 @@ class SampleVideo:
     utterances: list[Utterance]  # with real end times
     has_audio: bool
 
-
-# --------------------------------------------------------------------------- speech
-
-
-def speak(text: str, voice: str = "en-us", speed: int = 160, pitch: int = 50) -> np.ndarray:
-    """Speech for `text` as float32 mono at 16 kHz in [-1, 1], silence trimmed."""
-    return _speech(text, voice, speed, pitch, SPEECH_RATE).copy()
-
-
-@functools.lru_cache(maxsize=512)
-def _speech(text: str, voice: str, speed: int, pitch: int, rate: int) -> np.ndarray:
-    # Cached because the talk video cycles a few dozen sentences hundreds of
-    # times and planning needs each length before rendering; read-only so a
-    # caller cannot corrupt the cache.
-    samples, source_rate = _espeak(text, voice, speed, pitch)
-    loud = np.flatnonzero(np.abs(samples) > 0.02 * np.abs(samples).max())
-    if loud.size == 0:
-        raise RuntimeError(f"espeak-ng produced no audible speech for {text!r}")
-    # espeak-ng pads ~0.35 s of silence after the speech; trimming it makes
-    # Utterance.end the end of the voice, not of the padding.
-    pad = source_rate // 100
-    samples = samples[max(loud[0] - pad, 0) : loud[-1] + pad]
-    samples = _resample(samples, source_rate, rate)
-    samples *= 0.8 / max(float(np.abs(samples).max()), 1e-9)  # same loudness for every voice
-    out = np.clip(samples, -1.0, 1.0).astype(np.float32)
-    out.setflags(write=False)
-    return out
-
-
-def _espeak(text: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarray, int]:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise RuntimeError(
-            "espeak-ng is not installed; it is needed to synthesise speech "
-            "(Debian/Ubuntu: apt-get install espeak-ng, macOS: brew install espeak-ng)"
-        )
-    # Text goes through stdin so that text starting with '-' is not read as an option.
-    text = " ".join(text.split())
-    proc = subprocess.run(
-        [exe, "-v", voice, "-s", str(int(speed)), "-p", str(int(pitch)), "-b", "1", "--stdout", "--stdin"],
-        input=text.encode("utf-8"),
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0 or len(proc.stdout) <= 44:
-        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit status {proc.returncode}"
-        raise RuntimeError(f"espeak-ng failed for voice {voice!r}: {err}")
-    # Writing to a pipe, espeak-ng cannot seek back to fix the header, so the
-    # frame count in it is bogus (~2**30); readframes() stops at the real end.
-    with wave.open(io.BytesIO(proc.stdout)) as wav:
-        if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
-            raise RuntimeError("unexpected WAV format from espeak-ng")
-        rate = wav.getframerate()
-        data = wav.readframes(wav.getnframes())
-    return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0, rate
-
-
-def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    # An FFT resample is exact band-limiting and cheap for a few seconds of
-    # audio, and avoids importing scipy.signal (about half a second).
-    if src == dst:
-        return x.astype(np.float32)
-    n_out = max(1, round(len(x) * dst / src))
-    spectrum = np.fft.rfft(x.astype(np.float64))
-    keep = min(len(spectrum), n_out // 2 + 1)
-    out = np.fft.irfft(spectrum[:keep], n_out) * (n_out / len(x))
-    return out.astype(np.float32)
-
-
-def speech_track(
-    utterances: Iterable[Utterance], seconds: float, rate: int = AUDIO_RATE, voice: str = "en-us"
-) -> tuple[np.ndarray, list[Utterance]]:
-    """A mono float32 track of `seconds` with each utterance spoken at its start.
-
-    Returns the track and the utterances (sorted by start) with real end times.
-    Raises ValueError when utterances overlap or one runs past the end.
-    """
-    n = round(seconds * rate)
-    rng = np.random.default_rng(1234)
-    track = (rng.standard_normal(n) * _NOISE_FLOOR).astype(np.float32)
-    placed: list[Utterance] = []
-    for u in sorted(utterances, key=lambda u: u.start):
-        if u.start < 0:
-            raise ValueError(f"utterance starts before 0 s: {u.text!r}")
-        if placed and u.start < placed[-1].end:
-            raise ValueError(
-                f"utterance {u.text!r} at {u.start:.2f} s overlaps {placed[-1].text!r}, "
-                f"which is spoken until {placed[-1].end:.2f} s"
-            )
-        clip = _speech(u.text, voice, 160, 50, rate)
-        end = u.start + len(clip) / rate
-        if end > seconds + 1e-6:
-            raise ValueError(
-                f"utterance {u.text!r} runs until {end:.2f} s, past the end ({seconds:.2f} s)"
-            )
-        first = round(u.start * rate)
-        clip = clip[: n - first]
-        track[first : first + len(clip)] += clip
-        placed.append(dataclasses.replace(u, end=end))
-    return track, placed
 
 
 # --------------------------------------------------------------------------- pictures
@@ -561,233 +432,3 @@ def make_audio_only(path, utterances: Iterable[Utterance], seconds: float, *, vo
     _write_atomically(path, write)
     return path
 
-
-# --------------------------------------------------------------------------- ready-made media
-
-
-# Everyday sentences for the talk video: varied vocabulary so transcripts and
-# text search have something to discriminate on.
-TALK_SENTENCES = (
-    "Good morning, and thank you all for coming along today.",
-    "The weather this week has been surprisingly warm for the time of year.",
-    "If you water tomato plants in the evening, the leaves stay healthy for longer.",
-    "A good night's sleep does more for your memory than an extra hour of study.",
-    "Our train was delayed by twenty minutes because of a signal failure near the bridge.",
-    "The library on the high street now opens on Sunday afternoons.",
-    "Remember to check the tyre pressure before a long drive on the motorway.",
-    "She learned to play the violin at the age of forty, and now plays in a small orchestra.",
-    "Fresh basil keeps better in a glass of water than in the fridge.",
-    "The children built a tree house out of old pallets and a blue tarpaulin.",
-    "Most coffee tastes best when the water is just below boiling.",
-    "We walked along the coast path and watched the seals on the rocks.",
-    "Paying off the credit card each month avoids a surprising amount of interest.",
-    "The new bicycle lane has made the school run much safer.",
-    "A spoonful of honey in hot water with lemon helps a sore throat.",
-    "The museum has a new exhibition about ancient Egyptian jewellery.",
-    "My grandmother always said that a tidy kitchen makes for a tidy mind.",
-    "Please switch off the lights and close the windows when you leave the office.",
-    "The football match went to penalties after a goalless draw.",
-    "Mountain hikers should always carry a map, water and a warm jacket.",
-    "Our neighbours adopted a rescue dog called Biscuit last spring.",
-    "Online banking makes it easy to set up a monthly savings transfer.",
-    "The recipe calls for two eggs, a cup of sugar and a pinch of cinnamon.",
-    "Traffic in the city centre is much lighter during the school holidays.",
-    "He repaired the old radio with a soldering iron and a lot of patience.",
-    "The farmers market sells cheese, bread and apples from local orchards.",
-    "Stretching for five minutes after running helps prevent sore muscles.",
-    "The concert in the park was cancelled because of the thunderstorm.",
-    "Learning a few words of the local language makes travelling more fun.",
-    "At the end of the day, a short walk outside clears the head.",
-)
-
-# Cycled by make_talk_video: alternating colour and grey, bright and dark, so
-# every cut changes the picture a lot.
-_TALK_PHOTOS = (
-    "astronaut", "camera", "coffee", "moon", "chelsea", "gravel", "rocket", "page",
-    "hubble_deep_field", "coins", "immunohistochemistry", "brick", "colorwheel",
-    "clock", "retina", "grass",
-)
-
-
-def make_talk_video(
-    path, minutes: float = 10, size: tuple[int, int] = (1280, 720), cut_every: float = 10.0, fps: int = 25
-) -> SampleVideo:
-    """A talk-like video: speech throughout and a hard cut every `cut_every` seconds."""
-    total = float(minutes) * 60.0
-    if total <= 0 or cut_every <= 0:
-        raise ValueError("minutes and cut_every must be positive")
-    scenes = []
-    t = 0.0
-    while total - t > 1e-9:
-        length = min(cut_every, total - t)
-        # A sliver of a shot at the end would be a cut no real editor makes.
-        if scenes and length < min(1.0, cut_every / 2):
-            scenes[-1] = Scene(scenes[-1].seconds + length, photo=scenes[-1].photo)
-        else:
-            scenes.append(Scene(length, photo=_TALK_PHOTOS[len(scenes) % len(_TALK_PHOTOS)]))
-        t += length
-    duration = round(total * fps) / fps
-
-    rng = random.Random(7)
-    utterances = []
-    t = 0.8
-    i = 0
-    while True:
-        text = TALK_SENTENCES[i % len(TALK_SENTENCES)]
-        length = len(_speech(text, "en-us", 160, 50, AUDIO_RATE)) / AUDIO_RATE
-        if t + length > duration - 0.3:
-            break
-        utterances.append(Utterance(round(t, 3), text))
-        t += length + rng.uniform(0.5, 1.5)
-        i += 1
-    return make_video(path, scenes, utterances, fps=fps, size=size)
-
-
-def _lay_out(sentences: Sequence[str], voice: str, first: float = 1.0, pause: float = 1.0) -> list[Utterance]:
-    out = []
-    t = first
-    for text in sentences:
-        out.append(Utterance(round(t, 3), text))
-        t += len(_speech(text, voice, 160, 50, AUDIO_RATE)) / AUDIO_RATE + pause
-    return out
-
-
-# The demo library: distinct topics a person might search for, with photos
-# that fit as well as skimage.data allows.
-_LIBRARY = (
-    (
-        "Kneading dough for bread.mp4", "en-us",
-        (("coffee",), ((236, 224, 196),), ("brick",), ("gravel",)),
-        (
-            "Today we are baking a simple loaf of bread at home.",
-            "Mix the flour, water, salt and yeast, then knead the dough for ten minutes until it feels smooth.",
-            "Let it rise somewhere warm for an hour, and bake it in a hot oven until the crust is golden brown.",
-        ),
-    ),
-    (
-        "Saving money on groceries.mp4", "en-gb",
-        (("coins",), ("page",), ((46, 125, 50),), ("text",)),
-        (
-            "Here are three easy ways to spend less at the supermarket.",
-            "Write a shopping list before you leave home, and stick to it.",
-            "Buy vegetables that are in season, and compare the price per kilo, not the price per pack.",
-            "Cooking a big batch on Sunday saves both time and money during the week.",
-        ),
-    ),
-    (
-        "Our cat Chelsea.mp4", "en-us",
-        (("chelsea",), ("grass",), ((92, 64, 140),), ("cat",)),
-        (
-            "This is our cat Chelsea, a tabby who loves sleeping in the sun.",
-            "Every morning she waits by the kitchen door for her breakfast.",
-            "In the afternoon she chases leaves in the garden, and then naps on the sofa.",
-        ),
-    ),
-    (
-        "Fusée – a rocket launch.mp4", "en-us",
-        (("rocket",), ("moon",), ("hubble_deep_field",), ("astronaut",), ((12, 16, 40),)),
-        (
-            "The rocket lifted off right on time, just after sunrise.",
-            "Within two minutes the boosters separated and fell back towards the ocean.",
-            "Later tonight the astronauts will dock with the space station.",
-        ),
-    ),
-)
-
-
-def _library_plan(entry) -> tuple[str, list[Scene], list[Utterance], str]:
-    name, voice, looks, sentences = entry
-    utterances = _lay_out(sentences, voice, first=1.5, pause=1.2)
-    last_end = utterances[-1].start + len(_speech(sentences[-1], voice, 160, 50, AUDIO_RATE)) / AUDIO_RATE
-    # Lengths follow the speech (so they differ, as real clips do), within 20-40 s.
-    total = min(max(20.0, round(last_end + 2.5, 1)), 40.0)
-    per_scene = round(total / len(looks), 2)
-    scenes = []
-    for i, look in enumerate(looks):
-        seconds = per_scene if i < len(looks) - 1 else round(total - per_scene * (len(looks) - 1), 2)
-        if isinstance(look[0], str):
-            scenes.append(Scene(seconds, photo=look[0]))
-        else:
-            scenes.append(Scene(seconds, colour=look[0]))
-    return name, scenes, utterances, voice
-
-
-def _plan_key(scenes, utterances, **settings) -> str:
-    plan = {
-        "version": _GENERATOR_VERSION,
-        "scenes": [dataclasses.astuple(s) for s in scenes],
-        "utterances": [(u.start, u.text) for u in utterances],
-        **settings,
-    }
-    return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _stored_comment(path: Path) -> dict | None:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return json.loads(container.metadata.get("comment", ""))
-    except (av.FFmpegError, ValueError, OSError):
-        return None
-
-
-def make_sample_library(folder) -> list[SampleVideo]:
-    """The demo library: four short 640x360 videos on distinct topics, with speech.
-
-    Idempotent: a file whose stored plan matches is kept, not re-encoded.
-    """
-    folder = Path(folder)
-    fps, size = 25, (640, 360)
-    videos = []
-    for entry in _LIBRARY:
-        name, scenes, utterances, voice = _library_plan(entry)
-        path = folder / name
-        key = _plan_key(scenes, utterances, fps=fps, size=size, voice=voice)
-        stored = _stored_comment(path) if path.exists() else None
-        if stored and stored.get("reelscope_sample") == key and len(stored.get("ends", ())) == len(utterances):
-            bounds = np.cumsum([0.0] + [s.seconds for s in scenes])
-            frames = [round(b * fps) for b in bounds]
-            videos.append(SampleVideo(
-                path=path,
-                duration=frames[-1] / fps,
-                fps=fps,
-                cuts=[f / fps for f in frames[1:-1]],
-                utterances=[dataclasses.replace(u, end=e) for u, e in zip(utterances, stored["ends"])],
-                has_audio=True,
-            ))
-            continue
-        # The ends are only known after synthesis, and belong with the file:
-        # encode once to learn them, then store them in the comment tag.
-        ends = [u.start + len(_speech(u.text, voice, 160, 50, AUDIO_RATE)) / AUDIO_RATE for u in utterances]
-        comment = json.dumps({"reelscope_sample": key, "ends": ends})
-        videos.append(make_video(path, scenes, utterances, fps=fps, size=size, voice=voice, comment=comment))
-    return videos
-
-
-def make_bad_files(folder) -> dict[str, Path]:
-    """Small files that break in the ways real libraries do, keyed by what is wrong."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    size = (320, 180)
-    speech = [Utterance(0.5, "This recording is only a short test.")]
-    scenes = [Scene(2.0, photo="astronaut"), Scene(2.0, photo="coffee"), Scene(2.0, colour=(30, 60, 150))]
-    files: dict[str, Path] = {}
-
-    truncated = folder / "truncated.mp4"
-    make_video(truncated, scenes, speech, size=size)
-    data = truncated.read_bytes()
-    truncated.write_bytes(data[: int(len(data) * 0.4)])
-    files["truncated"] = truncated
-
-    files["not_video"] = folder / "not_video.mp4"
-    files["not_video"].write_text("This is a text file pretending to be a video.\n", encoding="utf-8")
-
-    files["zero_length"] = folder / "zero_length.mp4"
-    files["zero_length"].write_bytes(b"")
-
-    files["no_audio"] = make_video(folder / "no_audio.mp4", scenes, size=size, audio=False).path
-    files["silent"] = make_video(folder / "silent.mp4", scenes, size=size).path
-    files["audio_only"] = make_audio_only(folder / "audio_only.m4a", speech, 4.0)
-    files["odd_name"] = make_video(folder / "Réunion d'équipe – 2026 (1).mp4", scenes, speech, size=size).path
-    return files
