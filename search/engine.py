@@ -1,134 +1,41 @@
-"""Search: encode the query, ask each channel, fuse by reciprocal rank, group hits into moments.
+"""Search: encode the query, ask each channel, and hand the hits to `search.moments` to fuse into moments.
 
 One engine per process (models and vector indexes load once); the CLI, the JSON API and the web
 UI all call `SearchEngine.search`.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import bindparam, select, union_all
+from sqlalchemy import bindparam, select
 
 import models
 from settings import Settings
 
-from catalog import Catalog, Keyframe, TagKind, TranscriptSegment, Video, VideoStatus
+from catalog import Catalog, TagKind, Video, VideoStatus
 from .keyword import search_keywords
 from .tag_index import Span, tagged_spans
-from .query import ParsedQuery, coverage, parse, word_matches
+from .query import ParsedQuery, coverage, parse
 from .channels import CHANNELS, TRANSCRIPT, VECTOR_CHANNELS, VISUAL, Channel
+from .moments import Hit, Moment, decorate, group_into_moments, overlaps_any, tagged_moments
+from .request import SearchRequest, SearchResult, filtered_videos
 from .vectorstore import ChannelIndex, locate_in_catalog
 from .vocabulary import Vocabulary
 
-MODES = ("hybrid",) + tuple(CHANNELS)
-# Reciprocal-rank fusion: score = sum over channels of fusion weight / (RRF_K + rank). 60 is the constant
-# from Cormack et al.
-RRF_K = 60
 # Fused, a keyword hit must hold at least this share of the query's content words to count.
 MIN_KEYWORD_COVERAGE = 0.5
 # Each channel contributes this many candidates before fusion.
 CANDIDATES = 200
-# Hits closer than this in the same video are one moment, when the later one scores at least
-# JOIN_FRACTION of the moment's best in its channel; a moment grows to at most MAX_MOMENT.
-MERGE_GAP = 3.0
-JOIN_FRACTION = 0.85
-MAX_MOMENT = 45.0
 # A keyframe hit stands for this much of its shot around the keyframe.
 KEYFRAME_SPAN = 4.0
-# A moment's thumbnail is the keyframe on screen as it starts, at most this far back.
-THUMBNAIL_LOOKBACK = 30.0
-MAX_QUERY_CHARS = 500
 QUERY_CACHE = 2048  # encoded query vectors a process keeps (both channels together)
-SNIPPET_CONTEXT_WORDS = 12
 # threads asking channels for the queries in flight (each query asks up to 3 besides its own thread)
 CHANNEL_THREADS = 8
-
-
-class QueryError(ValueError):
-    """A query the engine cannot run; the message says why (HTTP 400)."""
-
-
-@dataclass
-class SearchRequest:
-    text: str = ""
-    k: int = 10
-    offset: int = 0
-    mode: str = "hybrid"
-    video_ids: list[int] | None = None
-    min_duration: float | None = None
-    max_duration: float | None = None
-    added_after: dt.datetime | None = None
-    added_before: dt.datetime | None = None
-    # only moments that overlap a segment or shot with one of these emotions / content tags
-    emotions: list[str] | None = None
-    tags: list[str] | None = None
-
-    @property
-    def browsing(self) -> bool:
-        """No words, only tag filters: list the tagged moments themselves."""
-        return not (self.text or "").strip() and bool(self.emotions or self.tags)
-
-    def validate(self) -> None:
-        if (not self.text or not self.text.strip()) and not self.browsing:
-            raise QueryError("the query is empty (give words, or an emotion or tag filter to browse)")
-        if len(self.text) > MAX_QUERY_CHARS:
-            raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
-        if self.mode not in MODES:
-            raise QueryError(f"mode must be one of {', '.join(MODES)}")
-        if not 1 <= self.k <= 100:
-            raise QueryError("k must be between 1 and 100")
-        if not 0 <= self.offset <= 1000:
-            raise QueryError("offset must be between 0 and 1000")
-
-
-@dataclass
-class Hit:
-    channel: str
-    rank: int
-    score: float
-    video_id: int
-    start: float
-    end: float
-    segment_id: int | None = None
-    keyframe_id: int | None = None
-    # how much of the query this hit covers (keyword hits); scales its share of the fused score
-    weight: float = 1.0
-    text: str | None = None  # what was read on screen (screen hits)
-
-
-@dataclass
-class Moment:
-    video_id: int
-    title: str
-    start: float
-    end: float
-    score: float = 0.0
-    channels: dict[str, float] = field(default_factory=dict)
-    snippet: str = ""
-    highlights: list[list[int]] = field(default_factory=list)
-    keyframe_id: int | None = None
-    hits: list[Hit] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
-                "end": round(self.end, 2), "score": round(self.score, 6),
-                "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
-                "highlights": self.highlights, "keyframe_id": self.keyframe_id}
-
-
-@dataclass
-class SearchResult:
-    moments: list[Moment]
-    total: int
-    channels_used: list[str]
-    notices: list[str]
 
 
 class SearchEngine:
@@ -220,13 +127,14 @@ class SearchEngine:
                 return SearchResult([], 0, [], notices)
         elif "visual" in wanted and visual.test_only:
             notices.append(visual.reason)
-        video_ids = self._filtered_videos(request)
+        with self.catalog.session() as s:
+            video_ids = filtered_videos(s, request)
         constraints = self._tag_constraints(request, video_ids)
         if constraints is not None:
             allowed = set.intersection(*(set(c) for c in constraints)) if constraints else set()
             video_ids = sorted(allowed)
         if request.browsing:
-            moments = _tagged_moments(constraints)
+            moments = tagged_moments(constraints)
             page = moments[request.offset:request.offset + request.k]
             self._decorate(page, parsed)
             return SearchResult(page, len(moments), [], notices)
@@ -241,9 +149,9 @@ class SearchEngine:
             asks["screen"] = functools.partial(self._screen_hits, parsed, video_ids, fused=request.mode != "screen")
         used = list(asks)
         hits = self._ask_channels(list(asks.values()))
-        moments = self._moments(self._searchable(hits), parsed)
+        moments = group_into_moments(self._searchable(hits))
         if constraints is not None:
-            moments = [m for m in moments if all(_overlaps_any(m, c.get(m.video_id, ())) for c in constraints)]
+            moments = [m for m in moments if all(overlaps_any(m, c.get(m.video_id, ())) for c in constraints)]
         page = moments[request.offset:request.offset + request.k]
         self._decorate(page, parsed)
         return SearchResult(page, len(moments), used, notices)
@@ -264,7 +172,7 @@ class SearchEngine:
         index = self.channel_index(VISUAL.name)
         found = [(i, score) for i, score in (index.search(vector, CANDIDATES) if index else [])
                  if i != exclude_keyframe]
-        moments = self._moments(self._searchable(self._keyframe_hits(found)), parse(""))
+        moments = group_into_moments(self._searchable(self._keyframe_hits(found)))
         page = moments[:k]
         self._decorate(page, parse(""))
         return SearchResult(page, len(moments), ["visual"], [])
@@ -281,25 +189,6 @@ class SearchEngine:
                 constraints.append(tagged_spans(s, None, request.tags, video_ids))
             live = _indexed_videos(s, set().union(*(c.keys() for c in constraints)))
         return [{v: spans for v, spans in c.items() if v in live} for c in constraints]
-
-    def _filtered_videos(self, request: SearchRequest) -> list[int] | None:
-        """None means every indexed video; otherwise the ids the filters let through."""
-        if request.video_ids is None and request.min_duration is None and request.max_duration is None \
-                and request.added_after is None and request.added_before is None:
-            return None
-        q = select(Video.id).where(Video.status == VideoStatus.INDEXED)
-        if request.video_ids is not None:
-            q = q.where(Video.id.in_(request.video_ids))
-        if request.min_duration is not None:
-            q = q.where(Video.duration >= request.min_duration)
-        if request.max_duration is not None:
-            q = q.where(Video.duration <= request.max_duration)
-        if request.added_after is not None:
-            q = q.where(Video.added_at >= request.added_after)
-        if request.added_before is not None:
-            q = q.where(Video.added_at <= request.added_before)
-        with self.catalog.session() as s:
-            return list(s.scalars(q))
 
     def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
         index = self.channel_index(TRANSCRIPT.name)
@@ -381,6 +270,10 @@ class SearchEngine:
             hits.append(Hit(channel, len(hits) + 1, score, video_id, start, end, keyframe_id=owner_id))
         return hits
 
+    def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
+        with self.catalog.session() as s:
+            decorate(s, moments, parsed)
+
     def _searchable(self, hits: list[Hit]) -> list[Hit]:
         """The hits in videos that are searchable now (not being re-indexed, failed or removed since
         the index last synced), ranked again within each channel without the others."""
@@ -392,96 +285,6 @@ class SearchEngine:
             for h in kept:
                 ranks[h.channel] = h.rank = ranks.get(h.channel, 0) + 1
         return kept
-
-    # -- fusion -------------------------------------------------------------------------------------
-
-    def _moments(self, hits: list[Hit], parsed: ParsedQuery) -> list[Moment]:
-        """Group hits into moments, strongest hits first so that they seed them.
-
-        A hit that overlaps a moment is more evidence for it (the same sentence found by meaning
-        and by its words, the frame on screen while it is said). A hit that only lies near one
-        extends it when it is about as strong as the moment's best hit in its channel: the next
-        sentence of the same answer, not the rest of the video.
-        """
-        moments: list[Moment] = []
-        by_video: dict[int, list[Moment]] = {}
-        for hit in sorted(hits, key=lambda h: -CHANNELS[h.channel].fusion_weight * h.weight / (RRF_K + h.rank)):
-            target = None
-            for moment in by_video.get(hit.video_id, ()):
-                overlaps = hit.start < moment.end and hit.end > moment.start
-                near = hit.start <= moment.end + MERGE_GAP and hit.end >= moment.start - MERGE_GAP
-                if overlaps or (near and self._as_strong(hit, moment)):
-                    if max(moment.end, hit.end) - min(moment.start, hit.start) <= MAX_MOMENT:
-                        target = moment
-                        break
-            if target is None:
-                target = Moment(hit.video_id, "", hit.start, hit.end)
-                moments.append(target)
-                by_video.setdefault(hit.video_id, []).append(target)
-            target.start, target.end = min(target.start, hit.start), max(target.end, hit.end)
-            target.hits.append(hit)
-        for moment in moments:
-            best: dict[str, Hit] = {}
-            for hit in moment.hits:
-                if hit.channel not in best or hit.rank < best[hit.channel].rank:
-                    best[hit.channel] = hit
-            moment.channels = {c: h.score for c, h in best.items()}
-            moment.score = sum(CHANNELS[c].fusion_weight * h.weight / (RRF_K + h.rank) for c, h in best.items())
-        # a stable order for pagination: ties broken by video and time
-        moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
-        return moments
-
-    @staticmethod
-    def _as_strong(hit: Hit, moment: Moment) -> bool:
-        peers = [h.score for h in moment.hits if h.channel == hit.channel]
-        return bool(peers) and hit.score >= JOIN_FRACTION * max(peers)
-
-    def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
-        """Titles, snippets with the matching words marked, and a thumbnail for each moment.
-
-        A moment found by what is said shows its best segment, read by id; only the others (found by
-        pictures or on-screen text) look for the segments inside them, and only moments no keyframe
-        found look for the frame on screen as they start: a page reads a few rows, not whole videos."""
-        if not moments:
-            return
-        best = {id(m): min((h for h in m.hits if h.segment_id), key=lambda h: h.rank, default=None) for m in moments}
-        unspoken = [m for m in moments if best[id(m)] is None]
-        unseen = [m for m in moments if not any(h.keyframe_id for h in m.hits)]
-        segment = TranscriptSegment
-        columns = (segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.words)
-        with self.catalog.session() as s:
-            titles = dict(s.execute(select(Video.id, Video.title)
-                                    .where(Video.id.in_({m.video_id for m in moments}))).all())
-            by_id = {row.id: row for row in s.execute(select(*columns).where(
-                segment.id.in_({best[id(m)].segment_id for m in moments if best[id(m)] is not None})))}
-            # one small indexed query per moment, all in one statement: with an OR of them instead,
-            # SQLite sometimes answers by a full scan
-            inside = s.execute(union_all(*(select(*columns).where(
-                segment.video_id == m.video_id, segment.end > m.start, segment.start < m.end)
-                for m in unspoken))).all() if unspoken else []
-            frames = s.execute(union_all(*(select(Keyframe.id, Keyframe.video_id, Keyframe.time).where(
-                Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
-                Keyframe.time <= m.end) for m in unseen))).all() if unseen else []
-        for m in moments:
-            m.title = titles.get(m.video_id, "")
-            hit = best[id(m)]
-            said = by_id.get(hit.segment_id) if hit is not None else min(
-                (seg for seg in inside if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end),
-                key=lambda seg: seg.start, default=None)
-            screen = sorted((h for h in m.hits if h.text), key=lambda h: h.rank)
-            if said is not None:
-                m.snippet, m.highlights = _snippet(said, parsed)
-            elif screen:
-                m.snippet, m.highlights = _highlight(screen[0].text.split(), parsed)
-            visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
-            if visual:
-                m.keyframe_id = visual[0].keyframe_id
-                continue
-            near = [f for f in frames if f.video_id == m.video_id and m.start - THUMBNAIL_LOOKBACK <= f.time <= m.end]
-            if near:
-                # the frame on screen when the moment starts: the last one at or before it, else the first after
-                m.keyframe_id = min(near, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
-
 
 @functools.cache
 def tuning_queries() -> list[str]:
@@ -502,49 +305,3 @@ def _indexed_videos(session, video_ids: set[int]) -> set[int]:
     return set(session.scalars(_INDEXED_AMONG, {"ids": list(video_ids)}))
 
 
-def _snippet(segment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
-    """The segment's words, with character ranges of those that match the query's content words."""
-    return _highlight([w[0].strip() for w in segment.words] or segment.text.split(), parsed)
-
-
-def _highlight(words: list[str], parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
-    terms = parsed.content_terms
-    text, highlights = "", []
-    for word in words:
-        if text:
-            text += " "
-        if terms and word_matches(word, terms):
-            core = word.strip(".,!?;:\"'()")
-            offset = len(text) + word.find(core) if core else len(text)
-            highlights.append([offset, offset + len(core)])
-        text += word
-    return text, highlights
-
-
-def _overlaps_any(moment: Moment, spans) -> bool:
-    return any(span.start < moment.end and span.end > moment.start for span in spans)
-
-
-def _tagged_moments(constraints: list[dict[int, list[Span]]]) -> list[Moment]:
-    """Browsing by tag: the spans of the first filter that overlap a span of every other one,
-    surest first; overlapping spans of one video (a shot and the sentence said in it) are one moment."""
-    first, rest = constraints[0], constraints[1:]
-    moments: list[Moment] = []
-    for video_id, spans in first.items():
-        merged: list[Moment] = []
-        for span in sorted(spans, key=lambda sp: sp.start):
-            if span.end <= span.start:
-                continue
-            probe = Moment(video_id, "", span.start, span.end)
-            if not all(_overlaps_any(probe, c.get(video_id, ())) for c in rest):
-                continue
-            if merged and span.start < merged[-1].end and span.end - merged[-1].start <= MAX_MOMENT:
-                last = merged[-1]
-                last.end = max(last.end, span.end)
-                last.score = last.channels["tag"] = max(last.score, span.confidence)
-            else:
-                merged.append(Moment(video_id, "", span.start, span.end, score=span.confidence,
-                                     channels={"tag": span.confidence}))
-        moments += merged
-    moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
-    return moments

@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup
 
 from indexer.commands import index_group, init_command, models_group, open_catalog
 from indexer.worker import worker_command
-from search.engine import MODES
+from search.request import MODES
 from settings import get_settings
 from web.recommend_cli import recommend_group
 
@@ -91,7 +91,8 @@ def _fewer_heaps() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def search_command(query, k, mode, video_ids, as_json):
     """Find moments, with the same engine as the API."""
-    from search.engine import QueryError, SearchEngine, SearchRequest
+    from search.engine import SearchEngine
+    from search.request import QueryError, SearchRequest
 
     settings = get_settings()
     engine = SearchEngine(settings, open_catalog(settings))

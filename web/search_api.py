@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from catalog import Embedding, Keyframe
 from search.tags import EMOTIONS
-from search.engine import MODES, QueryError, SearchRequest, SearchResult
+from search.request import MODES, QueryError, SearchRequest, SearchResult
 
 from .api import API_PREFIX, MAX_ID, thumbnail_url
 

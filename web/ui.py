@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from indexer.languages import LANGUAGE_NAMES
 from catalog import Event, EventType, Job, Keyframe, Tag, TagKind, User, Video, VideoStatus
-from search.engine import MODES, QueryError, SearchRequest
+from search.request import MODES, QueryError, SearchRequest
 from search.recommend import UnknownUser
 from search.recommend import events as user_events
 

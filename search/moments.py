@@ -1,0 +1,194 @@
+"""Moments: hits of every channel grouped and fused by reciprocal rank, then titled, quoted and pictured."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import Session
+
+from catalog import Keyframe, TranscriptSegment, Video
+from .channels import CHANNELS
+from .query import ParsedQuery, word_matches
+from .tag_index import Span
+
+# Reciprocal-rank fusion: score = sum over channels of fusion weight / (RRF_K + rank). 60 is the constant
+# from Cormack et al.
+RRF_K = 60
+# Hits closer than this in the same video are one moment, when the later one scores at least
+# JOIN_FRACTION of the moment's best in its channel; a moment grows to at most MAX_MOMENT.
+MERGE_GAP = 3.0
+JOIN_FRACTION = 0.85
+MAX_MOMENT = 45.0
+# A moment's thumbnail is the keyframe on screen as it starts, at most this far back.
+THUMBNAIL_LOOKBACK = 30.0
+
+
+@dataclass
+class Hit:
+    channel: str
+    rank: int
+    score: float
+    video_id: int
+    start: float
+    end: float
+    segment_id: int | None = None
+    keyframe_id: int | None = None
+    # how much of the query this hit covers (keyword hits); scales its share of the fused score
+    weight: float = 1.0
+    text: str | None = None  # what was read on screen (screen hits)
+
+
+@dataclass
+class Moment:
+    video_id: int
+    title: str
+    start: float
+    end: float
+    score: float = 0.0
+    channels: dict[str, float] = field(default_factory=dict)
+    snippet: str = ""
+    highlights: list[list[int]] = field(default_factory=list)
+    keyframe_id: int | None = None
+    hits: list[Hit] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
+                "end": round(self.end, 2), "score": round(self.score, 6),
+                "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
+                "highlights": self.highlights, "keyframe_id": self.keyframe_id}
+
+
+def group_into_moments(hits: list[Hit]) -> list[Moment]:
+    """Group hits into moments, strongest hits first so that they seed them.
+
+    A hit that overlaps a moment is more evidence for it (the same sentence found by meaning
+    and by its words, the frame on screen while it is said). A hit that only lies near one
+    extends it when it is about as strong as the moment's best hit in its channel: the next
+    sentence of the same answer, not the rest of the video.
+    """
+    moments: list[Moment] = []
+    by_video: dict[int, list[Moment]] = {}
+    for hit in sorted(hits, key=lambda h: -CHANNELS[h.channel].fusion_weight * h.weight / (RRF_K + h.rank)):
+        target = None
+        for moment in by_video.get(hit.video_id, ()):
+            overlaps = hit.start < moment.end and hit.end > moment.start
+            near = hit.start <= moment.end + MERGE_GAP and hit.end >= moment.start - MERGE_GAP
+            if overlaps or (near and _as_strong(hit, moment)):
+                if max(moment.end, hit.end) - min(moment.start, hit.start) <= MAX_MOMENT:
+                    target = moment
+                    break
+        if target is None:
+            target = Moment(hit.video_id, "", hit.start, hit.end)
+            moments.append(target)
+            by_video.setdefault(hit.video_id, []).append(target)
+        target.start, target.end = min(target.start, hit.start), max(target.end, hit.end)
+        target.hits.append(hit)
+    for moment in moments:
+        best: dict[str, Hit] = {}
+        for hit in moment.hits:
+            if hit.channel not in best or hit.rank < best[hit.channel].rank:
+                best[hit.channel] = hit
+        moment.channels = {c: h.score for c, h in best.items()}
+        moment.score = sum(CHANNELS[c].fusion_weight * h.weight / (RRF_K + h.rank) for c, h in best.items())
+    # a stable order for pagination: ties broken by video and time
+    moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
+    return moments
+
+
+def _as_strong(hit: Hit, moment: Moment) -> bool:
+    peers = [h.score for h in moment.hits if h.channel == hit.channel]
+    return bool(peers) and hit.score >= JOIN_FRACTION * max(peers)
+
+
+def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> None:
+    """Titles, snippets with the matching words marked, and a thumbnail for each moment.
+
+    A moment found by what is said shows its best segment, read by id; only the others (found by
+    pictures or on-screen text) look for the segments inside them, and only moments no keyframe
+    found look for the frame on screen as they start: a page reads a few rows, not whole videos."""
+    if not moments:
+        return
+    best = {id(m): min((h for h in m.hits if h.segment_id), key=lambda h: h.rank, default=None) for m in moments}
+    unspoken = [m for m in moments if best[id(m)] is None]
+    unseen = [m for m in moments if not any(h.keyframe_id for h in m.hits)]
+    segment = TranscriptSegment
+    columns = (segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.words)
+    titles = dict(session.execute(select(Video.id, Video.title)
+                                  .where(Video.id.in_({m.video_id for m in moments}))).all())
+    by_id = {row.id: row for row in session.execute(select(*columns).where(
+        segment.id.in_({best[id(m)].segment_id for m in moments if best[id(m)] is not None})))}
+    # one small indexed query per moment, all in one statement: with an OR of them instead,
+    # SQLite sometimes answers by a full scan
+    inside = session.execute(union_all(*(select(*columns).where(
+        segment.video_id == m.video_id, segment.end > m.start, segment.start < m.end)
+        for m in unspoken))).all() if unspoken else []
+    frames = session.execute(union_all(*(select(Keyframe.id, Keyframe.video_id, Keyframe.time).where(
+        Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
+        Keyframe.time <= m.end) for m in unseen))).all() if unseen else []
+    for m in moments:
+        m.title = titles.get(m.video_id, "")
+        hit = best[id(m)]
+        said = by_id.get(hit.segment_id) if hit is not None else min(
+            (seg for seg in inside if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end),
+            key=lambda seg: seg.start, default=None)
+        screen = sorted((h for h in m.hits if h.text), key=lambda h: h.rank)
+        if said is not None:
+            m.snippet, m.highlights = _snippet(said, parsed)
+        elif screen:
+            m.snippet, m.highlights = _highlight(screen[0].text.split(), parsed)
+        visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
+        if visual:
+            m.keyframe_id = visual[0].keyframe_id
+            continue
+        near = [f for f in frames if f.video_id == m.video_id and m.start - THUMBNAIL_LOOKBACK <= f.time <= m.end]
+        if near:
+            # the frame on screen when the moment starts: the last one at or before it, else the first after
+            m.keyframe_id = min(near, key=lambda f: (f.time > m.start + 0.5, abs(f.time - m.start))).id
+
+
+def _snippet(segment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
+    """The segment's words, with character ranges of those that match the query's content words."""
+    return _highlight([w[0].strip() for w in segment.words] or segment.text.split(), parsed)
+
+
+def _highlight(words: list[str], parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
+    terms = parsed.content_terms
+    text, highlights = "", []
+    for word in words:
+        if text:
+            text += " "
+        if terms and word_matches(word, terms):
+            core = word.strip(".,!?;:\"'()")
+            offset = len(text) + word.find(core) if core else len(text)
+            highlights.append([offset, offset + len(core)])
+        text += word
+    return text, highlights
+
+
+def overlaps_any(moment: Moment, spans) -> bool:
+    return any(span.start < moment.end and span.end > moment.start for span in spans)
+
+
+def tagged_moments(constraints: list[dict[int, list[Span]]]) -> list[Moment]:
+    """Browsing by tag: the spans of the first filter that overlap a span of every other one,
+    surest first; overlapping spans of one video (a shot and the sentence said in it) are one moment."""
+    first, rest = constraints[0], constraints[1:]
+    moments: list[Moment] = []
+    for video_id, spans in first.items():
+        merged: list[Moment] = []
+        for span in sorted(spans, key=lambda sp: sp.start):
+            if span.end <= span.start:
+                continue
+            probe = Moment(video_id, "", span.start, span.end)
+            if not all(overlaps_any(probe, c.get(video_id, ())) for c in rest):
+                continue
+            if merged and span.start < merged[-1].end and span.end - merged[-1].start <= MAX_MOMENT:
+                last = merged[-1]
+                last.end = max(last.end, span.end)
+                last.score = last.channels["tag"] = max(last.score, span.confidence)
+            else:
+                merged.append(Moment(video_id, "", span.start, span.end, score=span.confidence,
+                                     channels={"tag": span.confidence}))
+        moments += merged
+    moments.sort(key=lambda m: (-m.score, m.video_id, m.start))
+    return moments

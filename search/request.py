@@ -1,0 +1,79 @@
+"""What a search asks for and what it answers: the request with its checks, the result, the filters."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog import Video, VideoStatus
+from .channels import CHANNELS
+from .moments import Moment
+
+MODES = ("hybrid",) + tuple(CHANNELS)
+MAX_QUERY_CHARS = 500
+
+
+class QueryError(ValueError):
+    """A query the engine cannot run; the message says why (HTTP 400)."""
+
+
+@dataclass
+class SearchRequest:
+    text: str = ""
+    k: int = 10
+    offset: int = 0
+    mode: str = "hybrid"
+    video_ids: list[int] | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
+    added_after: dt.datetime | None = None
+    added_before: dt.datetime | None = None
+    # only moments that overlap a segment or shot with one of these emotions / content tags
+    emotions: list[str] | None = None
+    tags: list[str] | None = None
+
+    @property
+    def browsing(self) -> bool:
+        """No words, only tag filters: list the tagged moments themselves."""
+        return not (self.text or "").strip() and bool(self.emotions or self.tags)
+
+    def validate(self) -> None:
+        if (not self.text or not self.text.strip()) and not self.browsing:
+            raise QueryError("the query is empty (give words, or an emotion or tag filter to browse)")
+        if len(self.text) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        if self.mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}")
+        if not 1 <= self.k <= 100:
+            raise QueryError("k must be between 1 and 100")
+        if not 0 <= self.offset <= 1000:
+            raise QueryError("offset must be between 0 and 1000")
+
+
+@dataclass
+class SearchResult:
+    moments: list[Moment]
+    total: int
+    channels_used: list[str]
+    notices: list[str]
+
+
+def filtered_videos(session: Session, request: SearchRequest) -> list[int] | None:
+    """None means every indexed video; otherwise the ids the filters let through."""
+    if request.video_ids is None and request.min_duration is None and request.max_duration is None \
+            and request.added_after is None and request.added_before is None:
+        return None
+    q = select(Video.id).where(Video.status == VideoStatus.INDEXED)
+    if request.video_ids is not None:
+        q = q.where(Video.id.in_(request.video_ids))
+    if request.min_duration is not None:
+        q = q.where(Video.duration >= request.min_duration)
+    if request.max_duration is not None:
+        q = q.where(Video.duration <= request.max_duration)
+    if request.added_after is not None:
+        q = q.where(Video.added_at >= request.added_after)
+    if request.added_before is not None:
+        q = q.where(Video.added_at <= request.added_before)
+    return list(session.scalars(q))
