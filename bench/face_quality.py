@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from models.emotions import EMOTIONS  # noqa: E402
 from models.face import load_face_expression  # noqa: E402
+from samples.media import patch_on_grey_frame  # noqa: E402
 
 JOY = EMOTIONS.index("joy")
 LFW_SMILING = (1, 18, 19, 31, 37, 52, 53, 69, 74, 79, 85, 91, 93, 94)
@@ -83,9 +84,7 @@ def face_channel_report() -> dict:
     print(f"  top-1 over all 100 LFW faces: {spread}")
 
     def in_frame(patch):
-        frame = np.full((360, 640), 128, np.uint8)
-        frame[116:244, 256:384] = cv2.resize(patch, (128, 128), interpolation=cv2.INTER_CUBIC)
-        return model.analyse(frame)
+        return model.analyse(patch_on_grey_frame(patch))
 
     found = sum(bool(in_frame(p)) for p in lfw[:100])
     false_patches = sum(bool(in_frame(p)) for p in lfw[100:])

@@ -74,6 +74,7 @@ def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, se
     from sqlalchemy import delete, insert
 
     from catalog import Catalog, Event, User
+    from samples.synthetic_events import viewing_events
 
     started = time.perf_counter()
     rng = np.random.default_rng([seed, 11])
@@ -82,8 +83,6 @@ def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, se
     group = np.random.default_rng([info["seed"], 99]).integers(0, sl.CLUSTERS, n_videos + 1)[1:] % TOPIC_GROUPS
     by_group = [np.flatnonzero(group == g) + 1 for g in range(TOPIC_GROUPS)]
     by_group = [g for g in by_group if len(g)]
-    kinds = np.array(["view", "progress", "complete", "like", "dislike", "skip"])
-    p_kind = np.array([0.35, 0.35, 0.12, 0.1, 0.03, 0.05])
     now = dt.datetime.now(dt.UTC)
     catalog = Catalog(f"sqlite:///{data_dir / 'catalog.sqlite3'}")
     with catalog.session() as s:
@@ -91,18 +90,8 @@ def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, se
         s.execute(delete(User))
         s.execute(insert(User), [{"id": u + 1, "name": f"load user {u}", "created_at": now} for u in range(n_users)])
         for first in range(0, n_users, 500):
-            rows = []
-            for u in range(first, min(first + 500, n_users)):
-                tastes = rng.choice(len(by_group), rng.integers(2, 4), replace=False)
-                videos = rng.choice(np.concatenate([by_group[t] for t in tastes]), per_user)
-                noise = rng.random(per_user) < 0.1
-                videos[noise] = rng.integers(1, n_videos + 1, noise.sum())
-                types = rng.choice(kinds, per_user, p=p_kind)
-                ages = rng.uniform(0, 30, per_user)
-                for v, kind, age in zip(videos.tolist(), types.tolist(), ages.tolist()):
-                    position = float(rng.uniform(5, 300)) if kind == "progress" else None
-                    rows.append({"user_id": u + 1, "video_id": v, "type": kind, "position": position,
-                                 "watch_seconds": position, "at": now - dt.timedelta(days=age), "received_at": now})
+            rows = viewing_events(rng, range(first + 1, min(first + 500, n_users) + 1), by_group, n_videos,
+                                  per_user, now)
             s.execute(insert(Event), rows)
         s.commit()
     catalog.dispose()

@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from catalog import (Catalog, CatalogChange, Embedding, Event, TranscriptSegment, User, Video,  # noqa: E402
-                            VideoStatus, upgrade)
+                     VideoStatus, upgrade)
+from samples.synthetic_events import viewing_events  # noqa: E402
 
 TOPICS = 50
 DIM = 384
@@ -72,23 +73,9 @@ def build(db: Path, n_users: int, n_videos: int, n_events: int, rng) -> str:
         s.commit()
         by_topic = [np.flatnonzero(topic == t) + 1 for t in range(TOPICS)]
         per_user = n_events // n_users
-        kinds = np.array(["view", "progress", "complete", "like", "dislike", "skip"])
-        p_kind = np.array([0.35, 0.35, 0.12, 0.1, 0.03, 0.05])
         for first in range(0, n_users, 500):
-            rows = []
-            for u in range(first, min(first + 500, n_users)):
-                tastes = rng.choice(TOPICS, rng.integers(2, 4), replace=False)
-                videos = np.concatenate([rng.choice(by_topic[t], per_user) for t in tastes])
-                videos = rng.choice(videos, per_user)
-                noise = rng.random(per_user) < 0.1
-                videos[noise] = rng.integers(1, n_videos + 1, noise.sum())
-                types = rng.choice(kinds, per_user, p=p_kind)
-                ages = rng.uniform(0, 30, per_user)
-                for v, kind, age in zip(videos.tolist(), types.tolist(), ages.tolist()):
-                    position = float(rng.uniform(5, 300)) if kind == "progress" else None
-                    rows.append({"user_id": u + 1, "video_id": v, "type": kind, "position": position,
-                                 "watch_seconds": position, "at": now - dt.timedelta(days=age),
-                                 "received_at": now})
+            rows = viewing_events(rng, range(first + 1, min(first + 500, n_users) + 1), by_topic, n_videos,
+                                  per_user, now)
             s.execute(insert(Event), rows)
             s.commit()
     catalog.dispose()

@@ -432,3 +432,14 @@ def make_audio_only(path, utterances: Iterable[Utterance], seconds: float, *, vo
     _write_atomically(path, write)
     return path
 
+
+def patch_on_grey_frame(patch: np.ndarray, side: int = 128, size: tuple[int, int] = (640, 360)) -> np.ndarray:
+    """A greyscale `patch` (a face crop, say) scaled to `side` pixels in the middle of a flat grey frame:
+    what a detector meets in a real picture, without the rest of a photo to find things in."""
+    import cv2
+
+    width, height = size
+    frame = np.full((height, width), 128, np.uint8)
+    top, left = (height - side) // 2, (width - side) // 2
+    frame[top:top + side, left:left + side] = cv2.resize(patch, (side, side), interpolation=cv2.INTER_CUBIC)
+    return frame

@@ -86,12 +86,10 @@ def test_real_smiles_read_as_joy_and_flat_faces_do_not(faces_model, lfw):
 
 
 def test_faces_are_found_in_a_frame_and_patches_of_nothing_are_not(faces_model, lfw):
-    import cv2
+    from samples.media import patch_on_grey_frame
 
     def in_frame(patch):
-        frame = np.full((360, 640), 128, np.uint8)
-        frame[116:244, 256:384] = cv2.resize(patch, (128, 128), interpolation=cv2.INTER_CUBIC)
-        return faces_model.analyse(frame)
+        return faces_model.analyse(patch_on_grey_frame(patch))
 
     found = sum(bool(in_frame(p)) for p in lfw[:100])
     false = sum(bool(in_frame(p)) for p in lfw[100:])
