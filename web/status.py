@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from indexer.commands import status_report
+from indexer.status import status_report
 
 from .api import API_PREFIX
 

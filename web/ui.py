@@ -499,7 +499,7 @@ def library_page():
 # -- admin --------------------------------------------------------------------------------------------
 
 def _admin_report() -> dict:
-    from indexer.commands import status_report
+    from indexer.status import status_report
 
     report = status_report(current_app.config["REELSCOPE"], catalog())
     del report["catalog"]
