@@ -1,7 +1,6 @@
 """Who is asking, for every page: the viewer in the signed cookie session, the admin login, CSRF.
 
-Also the blueprint's hooks that read the session (set-up, the CSRF check, error pages); `ui.py`
-registers them.
+Also the hooks every page runs through (set-up, the CSRF check, error pages), which `ui.py` registers.
 """
 from __future__ import annotations
 
