@@ -12,30 +12,17 @@ from sqlalchemy import select
 
 import models
 from models import weights
-from catalog import Catalog, CatalogNotReady, Video, VideoStatus, record_change, upgrade
-from settings import Settings, get_settings
+from catalog import Catalog, Video, VideoStatus, record_change, upgrade
+from settings import get_settings
 
+from .cli_catalog import open_catalog
 from .errors import Cancelled, MediaError
-from .jobs import enqueue, recent_jobs, run_jobs
+from .jobs import enqueue, run_jobs
 from .library import discover
 from .maintenance import stale_videos
-from .pipeline import Indexer, Outcome, claim_is_alive, remove_unused_thumbnails
+from .pipeline import Indexer, Outcome, remove_unused_thumbnails
+from .status import selected_models, status_report
 from .verify import verify
-
-
-def open_catalog(settings: Settings) -> Catalog:
-    catalog = Catalog(settings.catalog_url)
-    try:
-        catalog.check_schema()
-    except CatalogNotReady as exc:
-        raise click.ClickException(str(exc)) from None
-    except Exception as exc:  # cannot connect at all
-        raise click.ClickException(f"cannot open the catalog at {catalog.safe_url}: {exc}") from None
-    return catalog
-
-
-def selected_models(settings: Settings) -> dict[str, str]:
-    return {"speech": settings.speech_model, "text": settings.text_model, "clip": settings.clip_model}
 
 
 @click.command("init")
@@ -171,30 +158,6 @@ def _send_to_workers(settings, catalog, files, force, queue_name, as_json):
         click.echo(f"{len(rows)} file(s) sent to queue {queue_name}; `reelscope index status` shows progress", err=True)
 
 
-def status_report(settings: Settings, catalog: Catalog) -> dict:
-    availability = models.clip_availability(settings.clip_model, settings.models_dir)
-    with catalog.session() as s:
-        failed = [{"video_id": v.id, "path": v.path, "error": v.error}
-                  for v in s.scalars(select(Video).where(Video.status == VideoStatus.FAILED).order_by(Video.id))]
-        in_progress, interrupted = [], []
-        for v in s.scalars(select(Video).where(Video.status == VideoStatus.INDEXING)):
-            alive = claim_is_alive(v.claimed_by, v.claimed_at)
-            (in_progress if alive else interrupted).append({"video_id": v.id, "path": v.path, "by": v.claimed_by})
-    return {
-        "catalog": catalog.safe_url,
-        "counts": catalog.counts(),
-        "failed": failed,
-        "in_progress": in_progress,
-        "interrupted": interrupted,
-        "jobs": recent_jobs(catalog, 10),
-        "workers": _worker_report(settings),
-        "models": selected_models(settings),
-        "channels": {"transcript": True, "visual": availability.enabled},
-        "visual": {"enabled": availability.enabled, "test_only": availability.test_only,
-                   "message": availability.reason},
-    }
-
-
 @index_group.command("status")
 @click.option("--json", "as_json", is_flag=True)
 def index_status(as_json):
@@ -222,12 +185,6 @@ def index_status(as_json):
     for v in report["failed"]:
         click.echo(f"failed:       [{v['video_id']}] {v['path']}: {v['error']}")
     _echo_workers(report["workers"])
-
-
-def _worker_report(settings: Settings) -> dict:
-    from .tasks import watched_queue_report
-
-    return watched_queue_report(settings)
 
 
 def _echo_workers(workers: dict) -> None:

@@ -23,7 +23,7 @@ from settings import get_settings
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker_command(concurrency, queues, name, max_retries, retry_delay, visibility_timeout, loglevel):
     """Index videos sent by `index add --queue` (needs REELSCOPE_BROKER_URL, e.g. redis://host:6379/0)."""
-    from .commands import open_catalog
+    from .cli_catalog import open_catalog
     from .tasks import BrokerMissing, RetryPolicy, make_app  # celery loads only for this command
 
     settings = get_settings()

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 import samples
-from indexer.commands import status_report
+from indexer.status import status_report
 from indexer.pipeline import Indexer
 from indexer.verify import verify
 from catalog import Catalog, Keyframe, Shot, Video, VideoStatus, upgrade

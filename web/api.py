@@ -7,8 +7,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app
 from flask_smorest import Api as SmorestApi
+from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
+
+from catalog import Keyframe
 
 API_PREFIX = "/api/v1"
 MAX_ID = 2**31 - 1
@@ -16,6 +19,18 @@ MAX_ID = 2**31 - 1
 
 def thumbnail_url(keyframe_id: int | None) -> str | None:
     return f"{API_PREFIX}/keyframes/{keyframe_id}/thumbnail.jpg" if keyframe_id else None
+
+
+def media_url(video_id: int) -> str:
+    return f"{API_PREFIX}/videos/{video_id}/media"
+
+
+def first_keyframes(session, video_ids: list[int]) -> dict[int, int]:
+    """{video id: its first keyframe's id}, whose thumbnail stands for the video in lists."""
+    if not video_ids:
+        return {}
+    return dict(session.execute(select(Keyframe.video_id, func.min(Keyframe.id))
+                                .where(Keyframe.video_id.in_(video_ids)).group_by(Keyframe.video_id)).all())
 
 
 class IdConverter(IntegerConverter):

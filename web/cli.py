@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 from flask.cli import FlaskGroup
 
-from indexer.commands import index_group, init_command, models_group, open_catalog
+from indexer.cli_catalog import open_catalog
+from indexer.commands import index_group, init_command, models_group
 from indexer.worker import worker_command
 from search.request import MODES
 from settings import get_settings

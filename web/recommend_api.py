@@ -2,28 +2,21 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
-from catalog import EventType, Keyframe, User
+from catalog import EventType, User
 from search.recommend import UnknownUser
 from search.recommend import events as user_events
 from search.recommend.blend import MODES
 
-from .api import API_PREFIX, MAX_ID, thumbnail_url
+from .api import API_PREFIX, MAX_ID, first_keyframes, media_url, thumbnail_url
+from .extensions import catalog, recommender
 
 bp = Blueprint("recommend", __name__, url_prefix=API_PREFIX,
                description="Users, what they watch, and what they might watch next")
-
-
-def catalog():
-    return current_app.extensions["catalog"]
-
-
-def recommender():
-    return current_app.extensions["recommender"]
 
 
 _NOT_BLANK = ma.validate.Regexp(r"[\s\S]*\S", error="must not be blank")
@@ -305,11 +298,9 @@ class UserRecommendations(MethodView):
             abort(404, message=str(exc))
         ids = [i.video_id for i in feed.items]
         with catalog().session() as s:
-            firsts = dict(s.execute(select(Keyframe.video_id, func.min(Keyframe.id))
-                                    .where(Keyframe.video_id.in_(ids)).group_by(Keyframe.video_id)).all()) \
-                if ids else {}
+            firsts = first_keyframes(s, ids)
         return {"user_id": user_id, "k": k, "mode": mode, "weights": feed.weights,
                 "model_version": feed.model_version, "history_items": feed.history_items,
                 "items": [{"video_id": i.video_id, "title": i.title, "score": i.score, "reasons": i.reasons,
                            "start": i.start, "thumbnail_url": thumbnail_url(firsts.get(i.video_id)),
-                           "media_url": f"{API_PREFIX}/videos/{i.video_id}/media"} for i in feed.items]}
+                           "media_url": media_url(i.video_id)} for i in feed.items]}

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from indexer.commands import open_catalog
+from indexer.cli_catalog import open_catalog
 from settings import get_settings
 
 

@@ -1,11 +1,11 @@
 """GET /api/v1/search and query-by-example."""
 from __future__ import annotations
 
+import functools
 import io
 
 import marshmallow as ma
 import numpy as np
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from PIL import Image, UnidentifiedImageError
@@ -16,6 +16,7 @@ from search.tags import EMOTIONS
 from search.request import MODES, QueryError, SearchRequest, SearchResult
 
 from .api import API_PREFIX, MAX_ID, thumbnail_url
+from .extensions import engine
 
 bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
 
@@ -85,10 +86,6 @@ class UploadArgs(ma.Schema):
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
 
 
-def engine():
-    return current_app.extensions["engine"]
-
-
 def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
     return {"query": query, "mode": mode, "total": result.total, "offset": offset, "k": k,
             "channels_used": result.channels_used, "notices": result.notices,
@@ -113,10 +110,16 @@ class Search(MethodView):
         return _result(q, mode, k, offset, result)
 
 
-def _visual_or_409():
-    availability = engine().visual_availability()
-    if not availability.enabled:
-        abort(409, message=availability.reason)
+def _needs_visual(view):
+    """Answers 409 (and documents it) while visual search is off, after the arguments are read."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        availability = engine().visual_availability()
+        if not availability.enabled:
+            abort(409, message=availability.reason)
+        return view(*args, **kwargs)
+
+    return bp.alt_response(409, schema=None, description="visual search is off (no CLIP weights)")(checked)
 
 
 @bp.route("/search/similar")
@@ -124,10 +127,9 @@ class SimilarToKeyframe(MethodView):
     @bp.arguments(SimilarArgs, location="query", as_kwargs=True)
     @bp.response(200, SearchResponse)
     @bp.alt_response(404, schema=None, description="no such keyframe")
-    @bp.alt_response(409, schema=None, description="visual search is off (no CLIP weights)")
+    @_needs_visual
     def get(self, keyframe, k):
         """Moments that look like a keyframe (visual channel)."""
-        _visual_or_409()
         eng = engine()
         with eng.catalog.session() as s:
             if s.get(Keyframe, keyframe) is None:
@@ -143,11 +145,10 @@ class SimilarToKeyframe(MethodView):
     @bp.arguments(ImageUpload, location="files")
     @bp.arguments(UploadArgs, location="query", as_kwargs=True)
     @bp.response(200, SearchResponse)
-    @bp.alt_response(409, schema=None, description="visual search is off (no CLIP weights)")
+    @_needs_visual
     @bp.alt_response(413, schema=None, description="image larger than 8 MB")
     def post(self, files, k):
         """Moments that look like an uploaded image (multipart field `image`, at most 8 MB)."""
-        _visual_or_409()
         upload = files["image"]
         data = upload.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:

@@ -6,9 +6,10 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from indexer.commands import status_report
+from indexer.status import status_report
 
 from .api import API_PREFIX
+from .extensions import catalog, engine
 
 bp = Blueprint("status", __name__, description="Service status")
 
@@ -32,13 +33,12 @@ class StatusSchema(ma.Schema):
 
 
 def _report() -> dict:
-    report = status_report(current_app.config["REELSCOPE"], current_app.extensions["catalog"])
-    report["backend"] = current_app.extensions["catalog"].engine.dialect.name
+    report = status_report(current_app.config["REELSCOPE"], catalog())
+    report["backend"] = catalog().engine.dialect.name
     del report["catalog"]  # the database URL is the admin's business, not every visitor's
     report["workers"] = _public_workers(report["workers"])
-    engine = current_app.extensions["engine"]
     report["vectors"] = {name: {"size": index.size, "kind": index.kind}
-                         for name, index in engine.loaded_channels().items()}
+                         for name, index in engine().loaded_channels().items()}
     return report
 
 

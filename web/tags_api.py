@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -11,6 +10,7 @@ from search.tag_index import tag_counts
 from search.tags import EMOTIONS
 
 from .api import API_PREFIX
+from .extensions import catalog, engine
 
 bp = Blueprint("tags", __name__, url_prefix=API_PREFIX, description="Emotion and content tags")
 
@@ -41,9 +41,8 @@ class Tags(MethodView):
     @bp.response(200, TagsResponse)
     def get(self, kind=None):
         """Every tag in use with how many videos and spans carry it (usable as search filters)."""
-        engine = current_app.extensions["engine"]
-        visual = engine.visual_availability()
-        with current_app.extensions["catalog"].session() as s:
+        visual = engine().visual_availability()
+        with catalog().session() as s:
             counts = tag_counts(s, kind)
         notice = None if visual.enabled else "content tags (scene, objects, safety) are off: " + visual.reason
         if visual.test_only:

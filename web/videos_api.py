@@ -18,7 +18,8 @@ from werkzeug.security import safe_join
 from catalog import Keyframe, SegmentSource, Video, VideoStatus
 from search.tag_index import video_tags
 
-from .api import API_PREFIX, thumbnail_url
+from .api import API_PREFIX, first_keyframes, media_url, thumbnail_url
+from .extensions import catalog, recommender
 
 bp = Blueprint("videos", __name__, url_prefix=API_PREFIX, description="Videos, transcripts and media by id")
 
@@ -26,9 +27,9 @@ bp = Blueprint("videos", __name__, url_prefix=API_PREFIX, description="Videos, t
 # "sidecar:film.en.srt") always hold a colon, so they never clash with it.
 SPEECH_TRACK = "speech"
 
-
-def catalog():
-    return current_app.extensions["catalog"]
+# How GET /videos (and the library page) may order them; ties go to the id, so pages never overlap.
+VIDEO_SORTS = {"added": (Video.added_at.desc(), Video.id.desc()), "title": (Video.title, Video.id),
+               "duration": (Video.duration.desc(), Video.id)}
 
 
 class VideoSummary(ma.Schema):
@@ -61,7 +62,7 @@ class VideoListArgs(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(VideoStatus.ALL))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 10**7))
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 500))
-    sort = ma.fields.String(load_default="added", validate=ma.validate.OneOf(["added", "title", "duration"]))
+    sort = ma.fields.String(load_default="added", validate=ma.validate.OneOf(list(VIDEO_SORTS)))
 
 
 class TagSchema(ma.Schema):
@@ -222,7 +223,7 @@ def _summary(video: Video, first_keyframe: int | None) -> dict:
             "duration": video.duration, "width": video.width, "height": video.height, "has_audio": video.has_audio,
             "has_video": has_video, "kind": "video" if has_video else "audio", "language": video.language,
             "added_at": video.added_at, "indexed_at": video.indexed_at,
-            "thumbnail_url": thumbnail_url(first_keyframe), "media_url": f"{API_PREFIX}/videos/{video.id}/media"}
+            "thumbnail_url": thumbnail_url(first_keyframe), "media_url": media_url(video.id)}
 
 
 def segment_track(seg) -> str:
@@ -298,17 +299,13 @@ class Videos(MethodView):
     @bp.response(200, VideoList)
     def get(self, offset, limit, sort, status=None):
         """All videos in the catalog with their indexing status."""
-        order = {"added": (Video.added_at.desc(), Video.id.desc()), "title": (Video.title, Video.id),
-                 "duration": (Video.duration.desc(), Video.id)}[sort]
         with catalog().session() as s:
             q = select(Video)
             count = select(func.count()).select_from(Video)
             if status:
                 q, count = q.where(Video.status == status), count.where(Video.status == status)
-            videos = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
-            firsts = dict(s.execute(select(Keyframe.video_id, func.min(Keyframe.id))
-                                    .where(Keyframe.video_id.in_([v.id for v in videos]))
-                                    .group_by(Keyframe.video_id)).all())
+            videos = s.scalars(q.order_by(*VIDEO_SORTS[sort]).offset(offset).limit(limit)).all()
+            firsts = first_keyframes(s, [v.id for v in videos])
             return {"total": s.scalar(count), "offset": offset,
                     "videos": [_summary(v, firsts.get(v.id)) for v in videos]}
 
@@ -352,11 +349,9 @@ class SimilarToVideo(MethodView):
         """Videos closest to this one in what is said and shown, lifted when the same people watch them."""
         with catalog().session() as s:
             _get_video(s, video_id)
-        items = current_app.extensions["recommender"].similar(video_id, k)
+        items = recommender().similar(video_id, k)
         with catalog().session() as s:
-            firsts = dict(s.execute(select(Keyframe.video_id, func.min(Keyframe.id))
-                                    .where(Keyframe.video_id.in_([i.video_id for i in items]))
-                                    .group_by(Keyframe.video_id)).all())
+            firsts = first_keyframes(s, [i.video_id for i in items])
         return {"video_id": video_id,
                 "similar": [{"video_id": i.video_id, "title": i.title, "score": i.score, "reasons": i.reasons,
                              "thumbnail_url": thumbnail_url(firsts.get(i.video_id))} for i in items]}

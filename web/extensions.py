@@ -1,0 +1,20 @@
+"""The services `create_app` keeps in `app.extensions`, looked up for the request at hand."""
+from __future__ import annotations
+
+from flask import current_app
+
+from catalog import Catalog
+from search.engine import SearchEngine
+from search.recommend.recommender import Recommender
+
+
+def catalog() -> Catalog:
+    return current_app.extensions["catalog"]
+
+
+def engine() -> SearchEngine:
+    return current_app.extensions["engine"]
+
+
+def recommender() -> Recommender:
+    return current_app.extensions["recommender"]

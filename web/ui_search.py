@@ -1,0 +1,101 @@
+"""The search page (`/`): the box, the filters, the results (whole or as the fragment page scripts swap in)."""
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from sqlalchemy import select
+
+from catalog import Tag, TagKind, Video, VideoStatus
+from search.request import MODES, QueryError, SearchRequest
+
+from .api import first_keyframes, thumbnail_url
+from .extensions import catalog, engine
+from .ui_display import TAG_MIN_CONFIDENCE
+from .videos_api import VIDEO_SORTS
+
+RESULTS_PER_PAGE = 24
+# Durations a person thinks in, as the engine's min/max video duration (seconds).
+DURATIONS = {"short": ("under 1 min", None, 60.0), "medium": ("1–10 min", 60.0, 600.0),
+             "long": ("over 10 min", 600.0, None)}
+
+
+def _tag_choices() -> dict[str, list[str]]:
+    """Labels that exist in the catalog, by kind: the filter menus offer only what can match."""
+    with catalog().session() as s:
+        rows = s.execute(select(Tag.kind, Tag.label).where(Tag.owner_kind != "video").distinct()).all()
+    choices: dict[str, list[str]] = {}
+    for kind, label in rows:
+        choices.setdefault(kind, []).append(label)
+    return {k: sorted(v) for k, v in choices.items()}
+
+
+def _moment_tags(moments) -> list[list[tuple[str, str]]]:
+    """For each moment, the strongest emotion and content labels on the stretch it covers."""
+    if not moments:
+        return []
+    with catalog().session() as s:
+        rows = s.execute(select(Tag.video_id, Tag.kind, Tag.label, Tag.confidence, Tag.start, Tag.end)
+                         .where(Tag.video_id.in_({m.video_id for m in moments}), Tag.owner_kind != "video",
+                                Tag.kind != TagKind.SAFETY, Tag.confidence >= TAG_MIN_CONFIDENCE)).all()
+    out = []
+    for m in moments:
+        best: dict[tuple[str, str], float] = {}
+        for video_id, kind, label, conf, start, end in rows:
+            if video_id != m.video_id or start is None or end is None or end <= m.start or start >= m.end:
+                continue
+            if kind == TagKind.EMOTION and label == "neutral":
+                continue  # says nothing worth a chip
+            best[(kind, label)] = max(best.get((kind, label), 0.0), conf)
+        out.append([key for key, _ in sorted(best.items(), key=lambda kv: -kv[1])[:4]])
+    return out
+
+
+def _recent_videos(limit: int = 8) -> list[dict]:
+    with catalog().session() as s:
+        videos = s.scalars(select(Video).where(Video.status == VideoStatus.INDEXED)
+                           .order_by(*VIDEO_SORTS["added"]).limit(limit)).all()
+        firsts = first_keyframes(s, [v.id for v in videos])
+        return [{"id": v.id, "title": v.title, "duration": v.duration, "thumbnail_url": thumbnail_url(firsts.get(v.id))}
+                for v in videos]
+
+
+def _parse_offset(raw: str | None) -> int:
+    try:
+        return min(max(int(raw or 0), 0), 1000 - RESULTS_PER_PAGE)
+    except ValueError:
+        return 0
+
+
+def search_page():
+    form = {"q": request.args.get("q", "").strip()[:500], "mode": request.args.get("mode", "hybrid"),
+            "dur": request.args.get("dur", ""), "emotion": request.args.get("emotion", ""),
+            "tag": request.args.get("tag", "")}
+    offset = _parse_offset(request.args.get("offset"))
+    visual = engine().visual_availability()
+    choices = _tag_choices()
+    result, error, tags = None, None, []
+    browsing = bool(form["emotion"] or form["tag"])  # filters alone list the tagged moments
+    if form["q"] or browsing:
+        dur = DURATIONS.get(form["dur"])
+        search = SearchRequest(text=form["q"], k=RESULTS_PER_PAGE, offset=offset,
+                               mode=form["mode"] if form["mode"] in MODES else "hybrid",
+                               min_duration=dur[1] if dur else None, max_duration=dur[2] if dur else None,
+                               emotions=[form["emotion"]] if form["emotion"] else None,
+                               tags=[form["tag"]] if form["tag"] else None)
+        try:
+            result = engine().search(search)
+            tags = _moment_tags(result.moments)
+        except QueryError as exc:
+            error = str(exc)
+    context = {"form": form, "offset": offset, "result": result, "error": error, "tags": tags,
+               "visual": visual, "durations": DURATIONS, "choices": choices,
+               "emotion_filter": bool(choices.get(TagKind.EMOTION)),
+               "tag_filter": any(choices.get(k) for k in (TagKind.SCENE, TagKind.OBJECT)),
+               "per_page": RESULTS_PER_PAGE}
+    if request.headers.get("X-Fragment") == "results":
+        response = current_app.make_response(render_template("_results.html", **context))
+    else:
+        context["recent"] = [] if result is not None or error else _recent_videos()
+        context["video_count"] = catalog().counts()["by_status"][VideoStatus.INDEXED]
+        response = current_app.make_response(render_template("search.html", **context))
+    response.vary.add("X-Fragment")
+    return response
