@@ -28,7 +28,7 @@ from catalog import Catalog, Video, VideoStatus, current_revision
 from settings import Settings
 
 from .api import API_PREFIX
-from .extensions import catalog
+from .extensions import current_catalog
 
 log = logging.getLogger(__name__)
 
@@ -153,32 +153,32 @@ def index_path(raw: str, force: bool = False) -> dict:
 
 
 def retry_failed() -> dict:
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         paths = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.FAILED).order_by(Video.id)))
     return _start([Path(p) for p in paths], force=True)
 
 
 def reindex(everything: bool = False) -> dict:
     if everything:
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             paths = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)))
     else:
         s = current_app.config["REELSCOPE"]
         versions = models.model_versions(s.speech_model, s.text_model, s.clip_model, s.models_dir)
-        paths = [v.path for v in stale_videos(catalog(), versions)]
+        paths = [v.path for v in stale_videos(current_catalog(), versions)]
     return _start([Path(p) for p in paths], force=True)
 
 
 def _start(files: list[Path], force: bool) -> dict:
     if not files:
         return {"jobs": [], "files": 0}
-    job_ids = enqueue(catalog(), files, force)
+    job_ids = enqueue(current_catalog(), files, force)
     runner().submit(job_ids)
     return {"jobs": job_ids, "files": len(files)}
 
 
 def jobs(limit: int = 50) -> dict:
-    return {"jobs": recent_jobs(catalog(), limit),
+    return {"jobs": recent_jobs(current_catalog(), limit),
             "running": current_app.extensions.get("job_runner") is not None and runner().busy()}
 
 

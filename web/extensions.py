@@ -8,13 +8,13 @@ from search.engine import SearchEngine
 from search.recommend.recommender import Recommender
 
 
-def catalog() -> Catalog:
+def current_catalog() -> Catalog:
     return current_app.extensions["catalog"]
 
 
-def engine() -> SearchEngine:
+def current_engine() -> SearchEngine:
     return current_app.extensions["engine"]
 
 
-def recommender() -> Recommender:
+def current_recommender() -> Recommender:
     return current_app.extensions["recommender"]

@@ -13,7 +13,7 @@ from search.recommend import events as user_events
 from search.recommend.blend import MODES
 
 from .api import API_PREFIX, MAX_ID, first_keyframes, media_url, thumbnail_url
-from .extensions import catalog, recommender
+from .extensions import current_catalog, current_recommender
 
 bp = Blueprint("recommend", __name__, url_prefix=API_PREFIX,
                description="Users, what they watch, and what they might watch next")
@@ -187,7 +187,7 @@ def _get_user(session, user_id: int) -> User:
 
 
 def _store(events: list[dict]) -> list[user_events.Stored]:
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         try:
             return user_events.record(s, [user_events.NewEvent(**e) for e in events])
         except user_events.UnknownId as exc:
@@ -202,7 +202,7 @@ class Users(MethodView):
     @bp.response(200, UserList)
     def get(self, offset, limit):
         """Everyone who has a feed, oldest first."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             users = s.scalars(select(User).order_by(User.id).offset(offset).limit(limit)).all()
             return {"total": s.scalar(select(func.count()).select_from(User)), "offset": offset,
                     "users": [_user_dict(u) for u in users]}
@@ -211,7 +211,7 @@ class Users(MethodView):
     @bp.response(201, UserSchema)
     def post(self, body):
         """Create a user (a name to pick in the UI; no password: this is a self-hosted, trusted setting)."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             try:
                 return _user_dict(user_events.create_user(s, body["name"]))
             except user_events.EventError as exc:
@@ -224,7 +224,7 @@ class UserById(MethodView):
     @bp.alt_response(404, schema=None, description="no such user")
     def get(self, user_id):
         """One user."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             return _user_dict(_get_user(s, user_id))
 
 
@@ -268,7 +268,7 @@ class UserHistory(MethodView):
     @bp.alt_response(404, schema=None, description="no such user")
     def get(self, user_id, offset, limit):
         """What the user did, newest first."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             _get_user(s, user_id)
             total, rows = user_events.history(s, user_id, limit, offset)
             return {"user_id": user_id, "total": total, "offset": offset,
@@ -280,7 +280,7 @@ class UserHistory(MethodView):
     @bp.alt_response(404, schema=None, description="no such user")
     def delete(self, user_id):
         """Forget everything the user did; their next feed no longer knows any of it."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             _get_user(s, user_id)
             return {"user_id": user_id, "deleted": user_events.delete_history(s, user_id)}
 
@@ -293,11 +293,11 @@ class UserRecommendations(MethodView):
     def get(self, user_id, k, mode):
         """The user's "For you" feed: videos to watch next, each with the reasons it is there."""
         try:
-            feed = recommender().recommend(user_id, k, mode=mode)
+            feed = current_recommender().recommend(user_id, k, mode=mode)
         except UnknownUser as exc:
             abort(404, message=str(exc))
         ids = [i.video_id for i in feed.items]
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             firsts = first_keyframes(s, ids)
         return {"user_id": user_id, "k": k, "mode": mode, "weights": feed.weights,
                 "model_version": feed.model_version, "history_items": feed.history_items,

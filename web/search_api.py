@@ -16,7 +16,7 @@ from search.tags import EMOTIONS
 from search.request import MODES, QueryError, SearchRequest, SearchResult
 
 from .api import API_PREFIX, MAX_ID, thumbnail_url
-from .extensions import engine
+from .extensions import current_engine
 
 bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
 
@@ -104,7 +104,7 @@ class Search(MethodView):
         if not q and not request.browsing:  # an empty search box: nothing asked, nothing wrong
             return _result(q, mode, k, offset, SearchResult([], 0, [], [NOTHING_ASKED]))
         try:
-            result = engine().search(request)
+            result = current_engine().search(request)
         except QueryError as exc:
             abort(400, message=str(exc))
         return _result(q, mode, k, offset, result)
@@ -114,7 +114,7 @@ def _needs_visual(view):
     """Answers 409 (and documents it) while visual search is off, after the arguments are read."""
     @functools.wraps(view)
     def checked(*args, **kwargs):
-        availability = engine().visual_availability()
+        availability = current_engine().visual_availability()
         if not availability.enabled:
             abort(409, message=availability.reason)
         return view(*args, **kwargs)
@@ -130,7 +130,7 @@ class SimilarToKeyframe(MethodView):
     @_needs_visual
     def get(self, keyframe, k):
         """Moments that look like a keyframe (visual channel)."""
-        eng = engine()
+        eng = current_engine()
         with eng.catalog.session() as s:
             if s.get(Keyframe, keyframe) is None:
                 abort(404, message=f"no keyframe with id {keyframe}")
@@ -158,6 +158,6 @@ class SimilarToKeyframe(MethodView):
             image.load()
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
             abort(400, message="the upload is not an image Pillow can read")
-        eng = engine()
+        eng = current_engine()
         vector = eng.clip_model().encode_images([image.convert("RGB")])[0]
         return _result("image", "visual", k, 0, eng.search_by_vector(vector, k))

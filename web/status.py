@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from indexer.status import status_report
 
 from .api import API_PREFIX
-from .extensions import catalog, engine
+from .extensions import current_catalog, current_engine
 
 bp = Blueprint("status", __name__, description="Service status")
 
@@ -33,12 +33,12 @@ class StatusSchema(ma.Schema):
 
 
 def _report() -> dict:
-    report = status_report(current_app.config["REELSCOPE"], catalog())
-    report["backend"] = catalog().engine.dialect.name
+    report = status_report(current_app.config["REELSCOPE"], current_catalog())
+    report["backend"] = current_catalog().engine.dialect.name
     del report["catalog"]  # the database URL is the admin's business, not every visitor's
     report["workers"] = _public_workers(report["workers"])
     report["vectors"] = {name: {"size": index.size, "kind": index.kind}
-                         for name, index in engine().loaded_channels().items()}
+                         for name, index in current_engine().loaded_channels().items()}
     return report
 
 

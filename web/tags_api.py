@@ -10,7 +10,7 @@ from search.tag_index import tag_counts
 from search.tags import EMOTIONS
 
 from .api import API_PREFIX
-from .extensions import catalog, engine
+from .extensions import current_catalog, current_engine
 
 bp = Blueprint("tags", __name__, url_prefix=API_PREFIX, description="Emotion and content tags")
 
@@ -41,8 +41,8 @@ class Tags(MethodView):
     @bp.response(200, TagsResponse)
     def get(self, kind=None):
         """Every tag in use with how many videos and spans carry it (usable as search filters)."""
-        visual = engine().visual_availability()
-        with catalog().session() as s:
+        visual = current_engine().visual_availability()
+        with current_catalog().session() as s:
             counts = tag_counts(s, kind)
         notice = None if visual.enabled else "content tags (scene, objects, safety) are off: " + visual.reason
         if visual.test_only:

@@ -9,12 +9,12 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from indexer.status import status_report
 
 from . import admin_api
-from .extensions import catalog
+from .extensions import current_catalog
 from .ui_session import is_admin, token_mark
 
 
 def _admin_report() -> dict:
-    report = status_report(current_app.config["REELSCOPE"], catalog())
+    report = status_report(current_app.config["REELSCOPE"], current_catalog())
     del report["catalog"]
     return report
 

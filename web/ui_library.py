@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from catalog import Job, Video, VideoStatus
 
 from .api import first_keyframes, thumbnail_url
-from .extensions import catalog
+from .extensions import current_catalog
 from .videos_api import VIDEO_SORTS
 
 LIBRARY_SORTS = {**VIDEO_SORTS, "status": (Video.status, Video.id)}
@@ -25,7 +25,7 @@ def library_page():
     sort = sort if sort in LIBRARY_SORTS else "added"
     status = request.args.get("status", "")
     status = status if status in VideoStatus.ALL else ""
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         q = select(Video)
         if status:
             q = q.where(Video.status == status)
@@ -42,6 +42,6 @@ def library_page():
                  "thumbnail_url": thumbnail_url(firsts.get(v.id)),
                  "progress": jobs[v.id].progress if v.id in jobs and jobs[v.id].status == "running" else None,
                  "stage": jobs[v.id].stage if v.id in jobs else None} for v in videos]
-    counts = catalog().counts()["by_status"]
+    counts = current_catalog().counts()["by_status"]
     return render_template("library.html", videos=rows, sort=sort, status=status, counts=counts,
                            statuses=VideoStatus.ALL)

@@ -8,7 +8,7 @@ from catalog import Tag, TagKind, Video, VideoStatus
 from search.request import MODES, QueryError, SearchRequest
 
 from .api import first_keyframes, thumbnail_url
-from .extensions import catalog, engine
+from .extensions import current_catalog, current_engine
 from .ui_display import TAG_MIN_CONFIDENCE
 from .videos_api import VIDEO_SORTS
 
@@ -20,7 +20,7 @@ DURATIONS = {"short": ("under 1 min", None, 60.0), "medium": ("1–10 min", 60.0
 
 def _tag_choices() -> dict[str, list[str]]:
     """Labels that exist in the catalog, by kind: the filter menus offer only what can match."""
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         rows = s.execute(select(Tag.kind, Tag.label).where(Tag.owner_kind != "video").distinct()).all()
     choices: dict[str, list[str]] = {}
     for kind, label in rows:
@@ -32,7 +32,7 @@ def _moment_tags(moments) -> list[list[tuple[str, str]]]:
     """For each moment, the strongest emotion and content labels on the stretch it covers."""
     if not moments:
         return []
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         rows = s.execute(select(Tag.video_id, Tag.kind, Tag.label, Tag.confidence, Tag.start, Tag.end)
                          .where(Tag.video_id.in_({m.video_id for m in moments}), Tag.owner_kind != "video",
                                 Tag.kind != TagKind.SAFETY, Tag.confidence >= TAG_MIN_CONFIDENCE)).all()
@@ -50,7 +50,7 @@ def _moment_tags(moments) -> list[list[tuple[str, str]]]:
 
 
 def _recent_videos(limit: int = 8) -> list[dict]:
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         videos = s.scalars(select(Video).where(Video.status == VideoStatus.INDEXED)
                            .order_by(*VIDEO_SORTS["added"]).limit(limit)).all()
         firsts = first_keyframes(s, [v.id for v in videos])
@@ -70,7 +70,7 @@ def search_page():
             "dur": request.args.get("dur", ""), "emotion": request.args.get("emotion", ""),
             "tag": request.args.get("tag", "")}
     offset = _parse_offset(request.args.get("offset"))
-    visual = engine().visual_availability()
+    visual = current_engine().visual_availability()
     choices = _tag_choices()
     result, error, tags = None, None, []
     browsing = bool(form["emotion"] or form["tag"])  # filters alone list the tagged moments
@@ -82,7 +82,7 @@ def search_page():
                                emotions=[form["emotion"]] if form["emotion"] else None,
                                tags=[form["tag"]] if form["tag"] else None)
         try:
-            result = engine().search(search)
+            result = current_engine().search(search)
             tags = _moment_tags(result.moments)
         except QueryError as exc:
             error = str(exc)
@@ -95,7 +95,7 @@ def search_page():
         response = current_app.make_response(render_template("_results.html", **context))
     else:
         context["recent"] = [] if result is not None or error else _recent_videos()
-        context["video_count"] = catalog().counts()["by_status"][VideoStatus.INDEXED]
+        context["video_count"] = current_catalog().counts()["by_status"][VideoStatus.INDEXED]
         response = current_app.make_response(render_template("search.html", **context))
     response.vary.add("X-Fragment")
     return response

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from catalog import User
 
-from .extensions import catalog
+from .extensions import current_catalog
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def current_user() -> User | None:
         g.user = None
         user_id = session.get("user_id")
         if isinstance(user_id, int):
-            with catalog().session() as s:
+            with current_catalog().session() as s:
                 g.user = s.get(User, user_id)
                 if g.user is not None:
                     s.expunge(g.user)

@@ -9,7 +9,7 @@ from search.recommend import UnknownUser
 from search.recommend import events as user_events
 
 from .api import first_keyframes, thumbnail_url
-from .extensions import catalog
+from .extensions import current_catalog
 from .ui_session import back, current_user
 from .ui_watch import ratings
 
@@ -36,7 +36,7 @@ def feed_page():
         feed = _recommendations(user.id, FEED_SIZE)
         available = feed is not None
         ids = [item.video_id for item in feed or []]
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             videos = {v.id: v for v in s.scalars(select(Video).where(Video.id.in_(ids)))}
             firsts = first_keyframes(s, ids)
             rated = ratings(s, user.id, ids)
@@ -51,7 +51,7 @@ def feed_page():
 
 
 def me():
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         users = [{"id": u.id, "name": u.name} for u in s.scalars(select(User).order_by(User.name, User.id).limit(500))]
     return render_template("me.html", users=users, next=request.args.get("next", ""))
 
@@ -59,7 +59,7 @@ def me():
 def choose_user():
     name = " ".join(request.form.get("name", "").split())
     picked = request.form.get("user_id", "")
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         if name:
             if len(name) > MAX_USER_NAME:
                 flash(f"A name has at most {MAX_USER_NAME} characters.", "error")

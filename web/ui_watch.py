@@ -12,7 +12,7 @@ from catalog import Event, EventType, Tag, TagKind, Video
 from search.recommend import events as user_events
 
 from .api import thumbnail_url
-from .extensions import catalog
+from .extensions import current_catalog
 from .ui_display import TAG_MIN_CONFIDENCE, language_name
 from .ui_session import back, current_user
 from .videos_api import segment_track, text_tracks
@@ -84,7 +84,7 @@ def watch_page(video_id):
     except ValueError:
         start = 0.0
     start = start if math.isfinite(start) and start > 0 else 0.0
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         video = _video_or_404(s, video_id)
         tags = s.scalars(select(Tag).where(Tag.video_id == video_id).order_by(Tag.start, Tag.id)).all()
         tracks = text_tracks(video)
@@ -116,7 +116,7 @@ def watch_page(video_id):
 def _record(user_id: int, video_id: int, kind: str, position: float | None = None,
             watch_seconds: float | None = None, client_event_id: str | None = None) -> bool:
     """One event, through the same store as POST /api/v1/events; False when already stored (a retry)."""
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         try:
             stored = user_events.record(s, [user_events.NewEvent(
                 user_id=user_id, type=kind, video_id=video_id, position=position, watch_seconds=watch_seconds,
@@ -150,7 +150,7 @@ def player_event():
     client_id = body.get("client_event_id")
     if client_id is not None and (not isinstance(client_id, str) or not 1 <= len(client_id) <= 64):
         abort(400, "client_event_id must be a string of 1 to 64 characters")
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         if s.get(Video, video_id) is None:
             abort(404, f"no video with id {video_id}")
     stored = _record(user.id, video_id, kind, _finite(body.get("position"), 0.0, 1e7),
@@ -166,7 +166,7 @@ def rate(video_id):
     kind = request.form.get("rating")
     if kind not in (EventType.LIKE, EventType.DISLIKE):
         abort(400, "rating must be like or dislike")
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         title = _video_or_404(s, video_id).title
     _record(user.id, video_id, kind)
     flash(f"{'Liked' if kind == EventType.LIKE else 'Disliked'} “{title}”: your feed now takes it into account.")

@@ -19,7 +19,7 @@ from catalog import Keyframe, SegmentSource, Video, VideoStatus
 from search.tag_index import video_tags
 
 from .api import API_PREFIX, first_keyframes, media_url, thumbnail_url
-from .extensions import catalog, recommender
+from .extensions import current_catalog, current_recommender
 
 bp = Blueprint("videos", __name__, url_prefix=API_PREFIX, description="Videos, transcripts and media by id")
 
@@ -299,7 +299,7 @@ class Videos(MethodView):
     @bp.response(200, VideoList)
     def get(self, offset, limit, sort, status=None):
         """All videos in the catalog with their indexing status."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             q = select(Video)
             count = select(func.count()).select_from(Video)
             if status:
@@ -316,7 +316,7 @@ class VideoById(MethodView):
     @bp.alt_response(404, schema=None, description="no such video")
     def get(self, video_id):
         """One video: metadata, shots, keyframes and the transcript with word timings."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             video = _get_video(s, video_id)
             tags = video_tags(s, video_id)
             body = _summary(video, video.keyframes[0].id if video.keyframes else None)
@@ -347,10 +347,10 @@ class SimilarToVideo(MethodView):
     @bp.alt_response(404, schema=None, description="no such video")
     def get(self, video_id, k):
         """Videos closest to this one in what is said and shown, lifted when the same people watch them."""
-        with catalog().session() as s:
+        with current_catalog().session() as s:
             _get_video(s, video_id)
-        items = recommender().similar(video_id, k)
-        with catalog().session() as s:
+        items = current_recommender().similar(video_id, k)
+        with current_catalog().session() as s:
             firsts = first_keyframes(s, [i.video_id for i in items])
         return {"video_id": video_id,
                 "similar": [{"video_id": i.video_id, "title": i.title, "score": i.score, "reasons": i.reasons,
@@ -377,7 +377,7 @@ def _vtt_text(text: str) -> str:
                    404: {"description": "no such video, or no such track in it"}})
 def subtitles(video_id, track=None):
     """One text track of the video (its speech transcript or a subtitle track) as WebVTT."""
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         video = _get_video(s, video_id)
         tracks = text_tracks(video)
         keys = ([SPEECH_TRACK] if tracks["speech"] else []) + [t["key"] for t in tracks["subtitles"]]
@@ -400,7 +400,7 @@ def subtitles(video_id, track=None):
                    416: {"description": "range not satisfiable"}})
 def media(video_id):
     """The video file itself, for the player; seeking uses HTTP range requests."""
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         video = _get_video(s, video_id)
         path = Path(video.path)
     if not path.is_file():
@@ -414,7 +414,7 @@ def media(video_id):
                    404: {"description": "no such keyframe"}})
 def thumbnail(keyframe_id):
     """A keyframe's thumbnail."""
-    with catalog().session() as s:
+    with current_catalog().session() as s:
         frame = s.get(Keyframe, keyframe_id)
         if frame is None:
             abort(404, message=f"no keyframe with id {keyframe_id}")
