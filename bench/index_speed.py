@@ -52,7 +52,7 @@ def ours(video: Path, data_dir: Path) -> dict:
     settings = Settings(data_dir=data_dir, database_url="", device="cpu", clip_model=BENCH_CLIP_NAME)
     upgrade(settings.catalog_url)
     indexer = Indexer(settings, Catalog(settings.catalog_url))
-    indexer.speech(), indexer.text(), indexer.clip()  # load outside the timing, as a running service has them loaded
+    indexer.models.speech(), indexer.models.text(), indexer.models.clip()  # load outside the timing, as a running service has them loaded
     started = time.perf_counter()
     outcome = indexer.index_path(video)
     wall = time.perf_counter() - started

@@ -20,7 +20,8 @@ from .errors import Cancelled, MediaError
 from .jobs import enqueue, run_jobs
 from .library import discover
 from .maintenance import stale_videos
-from .pipeline import Indexer, Outcome, remove_unused_thumbnails
+from .claims import Outcome, remove_unused_thumbnails
+from .pipeline import Indexer
 from .status import selected_models, status_report
 from .verify import verify
 
@@ -232,7 +233,7 @@ def index_reindex(everything, failed, dry_run, as_json):
     settings = get_settings()
     catalog = open_catalog(settings)
     indexer = Indexer(settings, catalog)
-    versions = indexer.model_versions()
+    versions = indexer.models.versions()
     with catalog.session() as s:
         if everything:
             targets = list(s.scalars(select(Video.path).where(Video.status == VideoStatus.INDEXED)))
@@ -263,7 +264,7 @@ def index_retag(everything, as_json):
 
     settings = get_settings()
     catalog = open_catalog(settings)
-    version = Indexer(settings, catalog).tagger_version()
+    version = Indexer(settings, catalog).models.tagger_version()
     if everything:
         with catalog.session() as s:
             targets = list(s.scalars(select(Video.id).where(Video.status == VideoStatus.INDEXED).order_by(Video.id)))

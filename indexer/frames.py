@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -63,7 +63,6 @@ class VisualAnalysis:
     keyframes: list[FrameSample]
     frames_decoded: int = 0
     keyframes_decoded: int = 0
-    stats: dict = field(default_factory=dict)
 
 
 _PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from catalog import Catalog, Job, Video, VideoStatus, utcnow
 
 from .errors import Cancelled
-from .pipeline import Indexer, Outcome, claim_is_alive, this_worker
+from .claims import Outcome, claim_is_alive, this_worker
+from .pipeline import Indexer
 
 
 def enqueue(catalog: Catalog, paths: list[Path], force: bool = False) -> list[int]:

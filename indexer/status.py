@@ -8,7 +8,7 @@ from catalog import Catalog, Video, VideoStatus
 from settings import Settings
 
 from .jobs import recent_jobs
-from .pipeline import claim_is_alive
+from .claims import claim_is_alive
 
 
 def selected_models(settings: Settings) -> dict[str, str]:

@@ -39,7 +39,8 @@ from catalog import Catalog, Job, Video, VideoStatus, in_chunks, utcnow
 from settings import Settings
 
 from .maintenance import is_stale
-from .pipeline import Indexer, claim_is_alive, this_worker
+from .claims import claim_is_alive, this_worker
+from .pipeline import Indexer
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def _prepare(indexer: Indexer, job_id: int, retrying: bool) -> tuple[Path | None
         # same bytes but other models made the rows (or a channel is on that it lacks): the
         # content hash alone would skip it
         if not force and video is not None and video.status == VideoStatus.INDEXED and \
-                is_stale(video, indexer.model_versions()):
+                is_stale(video, indexer.models.versions()):
             force = True
     return path, force, ""
 

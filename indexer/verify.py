@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from catalog import Catalog, Embedding, Keyframe, TranscriptSegment, Video, VideoStatus
 from settings import Settings
 
-from .pipeline import claim_is_alive, content_hash
+from .claims import claim_is_alive, content_hash
 
 
 def verify(settings: Settings, catalog: Catalog, check_hashes: bool = False) -> list[dict]:

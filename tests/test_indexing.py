@@ -93,7 +93,7 @@ def test_transcript_vectors_find_a_paraphrase(library):
                          .where(TranscriptSegment.video_id == outcomes["talk"].video_id)).all()
     assert len(rows) >= 2 and all(r.model_version.startswith("all-MiniLM-L6-v2@") for r in rows)
     vectors = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
-    query = indexer.text().encode(["what is the forecast for the next day"])[0]
+    query = indexer.models.text().encode(["what is the forecast for the next day"])[0]
     best = rows[int(np.argmax(vectors @ query))].text.lower()
     assert "weather" in best
 
@@ -159,7 +159,7 @@ def test_reindex_after_a_model_change_redoes_only_stale_videos(empty_catalog, me
         assert s.scalar(select(func.count()).select_from(Embedding).where(Embedding.owner_kind == "keyframe")) == 0
     with_clip = make_settings(settings.data_dir, clip_model="test-tiny-random")
     indexer = Indexer(with_clip, catalog)
-    assert [v.id for v in stale_videos(catalog, indexer.model_versions())] == [video_id]
+    assert [v.id for v in stale_videos(catalog, indexer.models.versions())] == [video_id]
     result = run_cli(["index", "reindex", "--json"], with_clip)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["status"] == "indexed"
@@ -168,7 +168,7 @@ def test_reindex_after_a_model_change_redoes_only_stale_videos(empty_catalog, me
         assert video.model_versions["clip"].startswith("test-tiny-random@")
         n_vectors = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.owner_kind == "keyframe"))
         assert n_vectors == len(video.keyframes) > 0
-    assert stale_videos(catalog, indexer.model_versions()) == []
+    assert stale_videos(catalog, indexer.models.versions()) == []
 
 
 def test_bad_inputs_each_get_a_status_and_the_batch_goes_on(tmp_path):
@@ -305,7 +305,7 @@ def test_a_claim_held_by_a_killed_unreaped_process_is_dead():
     """Right after a SIGKILL the holder is a zombie until its parent reaps it: its claim must not block."""
     import socket
 
-    from indexer.pipeline import claim_is_alive
+    from indexer.claims import claim_is_alive
 
     holder = subprocess.Popen(["sleep", "60"])
     claim = f"{socket.gethostname()}:{holder.pid}"
