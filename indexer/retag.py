@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 import models
 from catalog import (Catalog, Embedding, Keyframe, ScreenText, SegmentSource, Shot, Tag,
-                            TranscriptSegment, Video, VideoStatus)
+                     TranscriptSegment, Video, VideoStatus)
 from settings import Settings
 
 from . import tagging

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from catalog import (Base, Catalog, CatalogNotReady, Embedding, Keyframe, Shot, TranscriptSegment, Video,
-                            VideoStatus, current_revision, head_revision, include_object, upgrade, vector_bytes)
+                     VideoStatus, current_revision, head_revision, include_object, upgrade, vector_bytes)
 
 
 def test_migrations_build_exactly_the_models_schema(catalog_url):
