@@ -231,13 +231,14 @@ class Analyser:
 def assemble_tags(video_id: int, info: MediaInfo, pictures: PictureAnalysis | None, audio: AudioAnalysis,
                   texts: TextTracks, clip, vocabulary) -> tagging.VideoTags:
     """The video's emotion and content tags from every signal: the primary transcript's words, the voice,
-    faces and on-screen text in the keyframes, and CLIP's reading of them (`clip` None: no CLIP)."""
+    faces and on-screen text in the keyframes, and CLIP's reading of them (`clip` None: the keyframes
+    have no CLIP vectors)."""
     primary = texts.tracks[0] if texts.tracks else None
     segments = _segment_inputs(primary.segments) if primary else []
     speech = primary is not None and primary.source == SegmentSource.SPEECH
     keyframes = [tagging.KeyframeInput(k.time, k.shot_index) for k in pictures.keyframes] if pictures else []
     clip_vectors = pictures.clip_vectors if pictures else None
-    moods, content = tagging.clip_signals(clip if clip_vectors is not None else None, clip_vectors, vocabulary)
+    moods, content = tagging.clip_signals(clip, clip_vectors, vocabulary)
     return tagging.build_tags(
         video_id, video_duration(info, audio), segments,
         primary.emotions if primary is not None and primary.emotions is not None else np.zeros((0, 7)),

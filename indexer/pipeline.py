@@ -81,7 +81,7 @@ class Indexer:
             stages["tags"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             write_results(self.catalog, self.worker, self.settings.thumbnails_dir, video_id, path, digest, results,
-                          self._stamps(results))
+                          self._stamps(results, clip))
             stages["write"] = time.perf_counter() - t0
             if claimed.replaced_hash:
                 remove_unused_thumbnails(self.settings, self.catalog, claimed.replaced_hash)
@@ -111,10 +111,9 @@ class Indexer:
         notes = [n for n in outcome_notes(info, audio, texts, results.tags) if n]
         return Outcome(str(path), "indexed", video_id, "; ".join(notes), stages=stages)
 
-    def _stamps(self, results: VideoResults) -> ModelStamps:
+    def _stamps(self, results: VideoResults, clip) -> ModelStamps:
+        """`clip`: the CLIP model that made the keyframes' vectors, None when they have none."""
         text = self.models.text() if results.texts.tracks else None
-        pictures = results.pictures
-        clip = self.models.clip() if pictures is not None and pictures.clip_vectors is not None else None
         return ModelStamps(self.models.versions(),
                            ModelStamp(text.name, text.version) if text is not None else None,
                            ModelStamp(clip.name, clip.version) if clip is not None else None,
