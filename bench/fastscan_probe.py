@@ -13,7 +13,7 @@ recall@10 against exact float search, in one process:
   decoded by id (`reconstruct_batch`) and dotted with the query. So the final ranking is the
   baseline's own scoring, on a shortlist that is much cheaper to find when the CPU has AVX2.
 
-A probe, not a product path: it answers whether the structure is worth building into search/vectors.py.
+A probe, not a product path: it answers whether the structure is worth building into search/vector_index/.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import models  # noqa: E402
 import search_latency as latency  # noqa: E402
-from search.vectors import VectorIndex  # noqa: E402
+from search.vector_index import VectorIndex  # noqa: E402
 
 MODELS = {"segment": ("text", latency.TEXT_MODEL), "keyframe": ("clip", latency.BENCH_CLIP)}
 
@@ -53,7 +53,7 @@ def probe(data_dir: Path, channel: str, nq: int) -> None:
     mm = np.load(data_dir / f"{channel}.vectors.npy", mmap_mode="r")
     exact = latency.exact_topk(mm, queries, 10)  # owner ids: row r holds owner id r + 1
     index, _ = VectorIndex.load(data_dir / "vectors" / f"{channel}.faiss", use_gpu=False)
-    sq8 = index._s.index
+    sq8 = index._structure.index
     print(f"\n{channel}: {sq8.ntotal:,} x {sq8.d}; {nq} API-style text queries encoded by {encoder.version} "
           f"({encoder.runtime})", flush=True)
     faiss.omp_set_num_threads(1)  # the server searches one query on one thread

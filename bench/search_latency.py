@@ -315,12 +315,12 @@ def catalog_for(data_dir: Path, n: int, versions, clip_name, vocab, seed) -> tup
 
 # -- the server ------------------------------------------------------------------------------------
 
-# `python -m web.cli serve`, with one addition: INFO from search.vectorstore, whose "built ... index:
-# N vectors in S s" lines time each channel's build from inside the server, and from search.vectors
+# `python -m web.cli serve`, with one addition: INFO from search.channel_index, whose "built ... index:
+# N vectors in S s" lines time each channel's build from inside the server, and from search.vector_index
 # (nprobe tuning, and whether the fast-scan shortlist was kept, with its timings).
 SERVE = ("import logging; logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s'); "
-         "logging.getLogger('search.vectorstore').setLevel(logging.INFO); "
-         "logging.getLogger('search.vectors').setLevel(logging.INFO); "
+         "logging.getLogger('search.channel_index').setLevel(logging.INFO); "
+         "logging.getLogger('search.vector_index').setLevel(logging.INFO); "
          "from web.cli import cli; cli(['serve', '--port', '{port}'], prog_name='reelscope')")
 
 
@@ -503,7 +503,7 @@ class Floor:
 
 
 def load_indexes(data_dir: Path) -> tuple[dict, float]:
-    from search.vectors import VectorIndex
+    from search.vector_index import VectorIndex
 
     t = time.perf_counter()
     indexes = {c: VectorIndex.load(data_dir / "vectors" / f"{c}.faiss")[0] for c in ("segment", "keyframe")}

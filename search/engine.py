@@ -24,7 +24,7 @@ from .query import ParsedQuery, coverage, parse
 from .channels import CHANNELS, TRANSCRIPT, VECTOR_CHANNELS, VISUAL, Channel
 from .moments import Hit, Moment, decorate, group_into_moments, overlaps_any, tagged_moments
 from .request import SearchRequest, SearchResult, filtered_videos
-from .vectorstore import ChannelIndex, locate_in_catalog
+from .channel_index import ChannelIndex, locate_in_catalog
 from .vocabulary import Vocabulary
 
 # Fused, a keyword hit must hold at least this share of the query's content words to count.
@@ -88,7 +88,7 @@ class SearchEngine:
         if channel is VISUAL and not self.visual_availability().enabled:
             return None
         encoder = self.query_encoder(channel.name)  # its version and dim, without loading PyTorch when exported
-        index = ChannelIndex(self.catalog, channel.owner_kind, encoder.version, encoder.dim,
+        index = ChannelIndex(self.catalog, channel, encoder.version, encoder.dim,
                              self.settings.data_dir / "vectors",
                              tuning_queries=lambda: self.query_encoder(channel.name).encode(tuning_queries()))
         index.open()
@@ -259,7 +259,7 @@ class SearchEngine:
             return []
         # on-screen text is searchable without CLIP, when there is no keyframe index to ask
         index = self._channels.get(VISUAL.name)
-        places = index.locate(ids) if index is not None else locate_in_catalog(self.catalog, VISUAL.owner_kind, ids)
+        places = index.locate(ids) if index is not None else locate_in_catalog(self.catalog, VISUAL, ids)
         hits = []
         for owner_id, score in found:
             if owner_id not in places:

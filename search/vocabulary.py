@@ -6,9 +6,9 @@ import threading
 import time
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from catalog import Catalog, CatalogChange
+from catalog import Catalog, latest_change
 from .query import Term
 
 MIN_WORD_LENGTH = 4  # shorter words have too many near neighbours to guess from
@@ -28,11 +28,11 @@ class Vocabulary:
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
+        latest = latest_change(self.catalog)
+        if latest == self._synced_change or time.monotonic() - self._loaded_at < REFRESH_SECONDS \
+                and self._synced_change >= 0:
+            return
         with self.catalog.session() as s:
-            latest = int(s.scalar(select(func.max(CatalogChange.id))) or 0)
-            if latest == self._synced_change or time.monotonic() - self._loaded_at < REFRESH_SECONDS \
-                    and self._synced_change >= 0:
-                return
             if s.get_bind().dialect.name == "sqlite":
                 s.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.segments_fts_vocab "
                                "USING fts5vocab(main, 'segments_fts', 'row')"))

@@ -146,7 +146,7 @@ def test_hits_are_placed_from_memory_that_follows_additions_removals_and_restart
                                                                                 monkeypatch):
     """Where each vector's segment or keyframe lies is kept beside the index, so turning hits into
     moments reads no SQL: it must follow videos added and removed by another process, and a restart."""
-    import search.vectorstore as vectorstore
+    import search.channel_index as channel_index
     from search.engine import SearchEngine, SearchRequest
 
     _, videos, _ = search_library
@@ -157,7 +157,7 @@ def test_hits_are_placed_from_memory_that_follows_additions_removals_and_restart
     cat = indexer.index_path(videos["Our cat Chelsea"].path).video_id
     engine = SearchEngine(own, catalog)
     engine.warm()
-    monkeypatch.setattr(vectorstore, "locate_in_catalog", lambda *a: pytest.fail("placed a hit from SQL"))
+    monkeypatch.setattr(channel_index, "locate_in_catalog", lambda *a: pytest.fail("placed a hit from SQL"))
 
     dough = indexer.index_path(videos["Kneading dough for bread"].path).video_id
     said = _utterance(videos, "Kneading dough for bread", "")
@@ -169,14 +169,14 @@ def test_hits_are_placed_from_memory_that_follows_additions_removals_and_restart
 
     def from_sql(channel):
         with catalog.session() as s:
-            return vectorstore.Spans.from_rows(vectorstore.span_rows(s, CHANNELS[channel].owner_kind))
+            return channel_index.Spans.from_rows(channel_index.span_rows(s, CHANNELS[channel]))
 
     for channel in ("transcript", "visual"):
         index = engine.channel_index(channel)
         assert cat not in set(index._spans.video.tolist())
         assert set(index._spans.ids.tolist()) == set(from_sql(channel).ids.tolist()) > set()
         restarted = SearchEngine(own, catalog).channel_index(channel)  # from the saved files
-        for name in vectorstore.Spans.FIELDS:
+        for name in channel_index.Spans.FIELDS:
             assert np.array_equal(getattr(restarted._spans, name), getattr(from_sql(channel), name)), name
     catalog.dispose()
 

@@ -18,7 +18,6 @@ import logging
 import math
 import re
 import threading
-import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,9 +29,10 @@ from sqlalchemy import func, select
 
 from atomic_file import replaced_when_done
 
-from catalog import Catalog, CatalogChange, Embedding, TranscriptSegment, Video, VideoStatus, in_chunks
+from catalog import (Catalog, Embedding, SaveSchedule, TranscriptSegment, Video, VideoStatus, in_chunks, latest_change,
+                     videos_changed)
 from ..channels import VECTOR_CHANNELS
-from ..vectors import VectorIndex
+from ..vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ always never really much many make makes made get gets got let lets it's i'm we'
 
 CACHE_FILE = "video_table.npz"
 CACHE_FORMAT = 1
-# Saving rewrites the whole file (about 10 KB a video); a process that dies before saving re-reads the
-# same changed videos on its next start, so saving less often only costs start-up time.
+# Saving rewrites the whole file (about 10 KB a video): while it is big, at most once a minute
 SAVE_EVERY_SECONDS = 60.0
 ALWAYS_SAVE_BELOW = 10_000  # videos
 _NO_WORDS = (np.zeros(0, np.int32), np.zeros(0, np.int32))
@@ -122,10 +121,11 @@ class VideoVectors:
         self._versions: dict[str, tuple[str, int]] = {}
         self._vocab: dict[str, int] = {}  # word -> its number, in the order numbered
         self._table: VideoTable | None = None
-        self._last_save = -math.inf
+        self._saves = SaveSchedule("the recommender's video table", always_below=ALWAYS_SAVE_BELOW,
+                                   every_seconds=SAVE_EVERY_SECONDS)
 
     def table(self) -> VideoTable:
-        latest = self._latest_change()
+        latest = latest_change(self.catalog)
         table = self._table
         if table is not None and latest <= table.change:
             return table
@@ -136,7 +136,7 @@ class VideoVectors:
             synced = table.change if table is not None else self._open(latest)
             # Every write of a video's vectors is a recorded change, so a file saved at the current
             # counter was made with the current models: no scan of every embedding row to check that.
-            changed = self._changed_since(synced, latest) if synced is not None and synced < latest else []
+            changed = videos_changed(self.catalog, synced, latest) if synced is not None and synced < latest else []
             if synced == latest or (changed and self._versions_hold(changed)):
                 versions = self._versions
             else:
@@ -154,22 +154,13 @@ class VideoVectors:
                     self._data.pop(video_id, None)
                 self._data.update(self._load(changed))
                 self._table = self._build(latest)
-                if len(self._data) < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
+                if self._saves.due(len(self._data)):
                     self.save()
             else:
                 self._table = self._build(latest)
             return self._table
 
     # -- reading the catalog ------------------------------------------------------------------------
-
-    def _latest_change(self) -> int:
-        with self.catalog.session() as s:
-            return int(s.scalar(select(func.max(CatalogChange.id))) or 0)
-
-    def _changed_since(self, old: int, new: int) -> list[int]:
-        with self.catalog.session() as s:
-            return sorted(set(s.scalars(select(CatalogChange.video_id)
-                                        .where(CatalogChange.id > old, CatalogChange.id <= new))))
 
     def _versions_hold(self, changed: list[int]) -> bool:
         """Whether the changed videos' vectors were all made by the models the table uses. Then which
@@ -265,17 +256,13 @@ class VideoVectors:
     def save(self) -> None:
         """Write the cache file; a failure (a full disk) is logged and the table goes on from memory:
         the file is only a faster start, and a later save or the next start makes it again."""
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with replaced_when_done(self.path, suffix=".npz") as tmp:
-                np.savez(tmp, **_pack(self._table.change, self._versions, self._data, list(self._vocab)))
-        except (OSError, ValueError) as exc:
-            log.warning("could not save the recommender's video table to %s (%s); serving it from memory",
-                        self.path, exc)
-            return
-        self._last_save = time.monotonic()
+        if self.path is not None:
+            self._saves.save(self._write, self.path)
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with replaced_when_done(self.path, suffix=".npz") as tmp:
+            np.savez(tmp, **_pack(self._table.change, self._versions, self._data, list(self._vocab)))
 
     # -- building the snapshot ----------------------------------------------------------------------
 

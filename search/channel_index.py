@@ -20,23 +20,24 @@ from sqlalchemy import func, select
 
 from atomic_file import replaced_when_done
 
-from catalog import Catalog, CatalogChange, Embedding, Keyframe, Shot, TranscriptSegment, in_chunks
-from .vectors import VectorIndex, VectorIndexUnreadable
+from catalog import (Catalog, Embedding, Keyframe, SaveSchedule, Shot, TranscriptSegment, in_chunks, latest_change,
+                     videos_changed)
+from .channels import TRANSCRIPT, Channel
+from .vector_index import VectorIndex, VectorIndexUnreadable
 
 log = logging.getLogger(__name__)
 
-# Saving a big index takes a while; a process that dies before saving re-syncs the same changes
-# from the catalog on its next start, so saving is only a matter of start-up time.
+# Saving a big index takes a while: while it is big, at most once a minute (catalog.SaveSchedule)
 SAVE_EVERY_SECONDS = 60.0
-ALWAYS_SAVE_BELOW = 50_000
+ALWAYS_SAVE_BELOW = 50_000  # vectors
 # How long a search waits for another thread's sync before it goes on with the index as it is.
 SEARCH_SYNC_WAIT = 0.5
 
 
 class ChannelIndex:
-    """One channel ("segment" or "keyframe") for one model version."""
+    """One vector channel (search/channels.py) for one model version."""
 
-    def __init__(self, catalog: Catalog, channel: str, model_version: str, dim: int, folder: Path,
+    def __init__(self, catalog: Catalog, channel: Channel, model_version: str, dim: int, folder: Path,
                  tuning_queries: Callable[[], np.ndarray] | None = None):
         self.catalog = catalog
         # real query vectors (this channel's text encoder over typical queries) that an approximate index
@@ -45,14 +46,16 @@ class ChannelIndex:
         self.channel = channel
         self.model_version = model_version
         self.dim = dim
-        self.path = folder / f"{channel}.faiss"
-        self.videos_path = folder / f"{channel}.videos.npz"
+        # files named by what the vectors belong to, as the catalog names them: "segment.faiss"
+        self.path = folder / f"{channel.owner_kind}.faiss"
+        self.videos_path = folder / f"{channel.owner_kind}.videos.npz"
         self._lock = threading.RLock()
         self._index: VectorIndex | None = None
         self._owners_by_video: dict[int, np.ndarray] = {}
         self._spans = Spans.empty()
         self._synced_change = 0
-        self._last_save = 0.0
+        self._saves = SaveSchedule(f"the {channel.name} vector index", always_below=ALWAYS_SAVE_BELOW,
+                                   every_seconds=SAVE_EVERY_SECONDS)
         self.rebuilt_reason: str | None = None
 
     # -- opening ----------------------------------------------------------------------------------
@@ -83,7 +86,7 @@ class ChannelIndex:
                 self.rebuilt_reason = str(exc)
                 # a first start has no file yet: only a damaged or outdated one is worth a warning
                 level = logging.WARNING if self.path.exists() else logging.INFO
-                log.log(level, "rebuilding the %s vector index from the catalog: %s", self.channel, exc)
+                log.log(level, "rebuilding the %s vector index from the catalog: %s", self.channel.name, exc)
                 self.rebuild()
                 return
             self.sync()
@@ -91,7 +94,7 @@ class ChannelIndex:
     def rebuild(self) -> None:
         with self._lock:
             started = time.perf_counter()
-            latest = self._latest_change()
+            latest = latest_change(self.catalog)
             with self.catalog.session() as s:  # read before the vectors: a million rows of Python tuples
                 spans = Spans.from_rows(span_rows(s, self.channel))
             index = VectorIndex(self.dim)
@@ -105,14 +108,10 @@ class ChannelIndex:
             self._spans = spans
             self._synced_change = latest
             self.save()
-            log.info("built %s index: %d vectors in %.1f s (%s)", self.channel, len(ids),
+            log.info("built %s index: %d vectors in %.1f s (%s)", self.channel.name, len(ids),
                      time.perf_counter() - started, self.kind)
 
     # -- keeping in step ----------------------------------------------------------------------------
-
-    def _latest_change(self) -> int:
-        with self.catalog.session() as s:
-            return int(s.scalar(select(func.max(CatalogChange.id))) or 0)
 
     def sync(self, wait: bool = True) -> int:
         """Apply the catalog's changes since the last sync; returns how many videos were re-synced.
@@ -122,7 +121,7 @@ class ChannelIndex:
         them; one that grows the index past a size threshold re-trains it, seconds at 100k vectors,
         and searches meanwhile run on the index as it was (the engine drops hits of videos no longer
         indexed)."""
-        latest = self._latest_change()
+        latest = latest_change(self.catalog)
         if latest <= self._synced_change:
             return 0
         if not self._lock.acquire(timeout=-1 if wait else SEARCH_SYNC_WAIT):
@@ -135,10 +134,7 @@ class ChannelIndex:
     def _sync_locked(self, latest: int) -> int:
         if latest <= self._synced_change:
             return 0
-        with self.catalog.session() as s:
-            changed = sorted(set(s.scalars(select(CatalogChange.video_id)
-                                           .where(CatalogChange.id > self._synced_change,
-                                                  CatalogChange.id <= latest))))
+        changed = videos_changed(self.catalog, self._synced_change, latest)
         stale = [self._owners_by_video.pop(v) for v in changed if v in self._owners_by_video]
         if stale:
             self._index.remove(np.concatenate(stale))
@@ -149,7 +145,7 @@ class ChannelIndex:
         with self.catalog.session() as s:
             self._spans = self._spans.replaced(changed, Spans.from_rows(span_rows(s, self.channel, video_ids=changed)))
         self._synced_change = latest
-        if self._index.size < ALWAYS_SAVE_BELOW or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
+        if self._saves.due(self._index.size):
             self.save()
         return len(changed)
 
@@ -164,7 +160,7 @@ class ChannelIndex:
         exist twice over as Python objects and then as their joined copy. All rows, more than
         `half_above` of them: float16, half the memory, for an approximate index that keeps 8 bits
         of each value anyway (1M x 512 is 1 GB instead of 2 during a build)."""
-        where = (Embedding.owner_kind == self.channel, Embedding.model_version == self.model_version)
+        where = (Embedding.owner_kind == self.channel.owner_kind, Embedding.model_version == self.model_version)
         query = select(Embedding.owner_id, Embedding.video_id, Embedding.vector).where(*where)
         ids = np.zeros(1024, np.int64)
         videos = np.zeros(1024, np.int64)
@@ -191,16 +187,12 @@ class ChannelIndex:
     def save(self) -> None:
         """Write the cache files; a failure (a full disk) is logged and searches go on from memory:
         the files are only a faster start, and a later save or the next start makes them again."""
-        try:
-            self._save()
-        except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
-            log.warning("could not save the %s vector index to %s (%s); serving it from memory", self.channel,
-                        self.path.parent, exc)
+        self._saves.save(self._write, self.path.parent)
 
-    def _save(self) -> None:
+    def _write(self) -> None:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._index.save(self.path, {"model_version": self.model_version, "channel": self.channel,
+            self._index.save(self.path, {"model_version": self.model_version, "channel": self.channel.owner_kind,
                                          "synced_change": self._synced_change})
             videos = np.asarray(sorted(self._owners_by_video), np.int64)
             groups = [self._owners_by_video[int(v)] for v in videos]
@@ -209,7 +201,6 @@ class ChannelIndex:
             with replaced_when_done(self.videos_path, suffix=".npz") as tmp:
                 spans = {f"span_{name}": getattr(self._spans, name) for name in Spans.FIELDS}
                 np.savez(tmp, videos=videos, offsets=offsets, owners=owners, **spans)
-            self._last_save = time.monotonic()
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -298,9 +289,9 @@ class Spans:
                                                   self.end[pos].tolist(), self.at[pos].tolist())))
 
 
-def span_rows(session, channel: str, video_ids: list[int] | None = None, owner_ids: list[int] | None = None):
+def span_rows(session, channel: Channel, video_ids: list[int] | None = None, owner_ids: list[int] | None = None):
     """(owner id, video id, start, end, at) of a channel's owners: all, or of some videos, or some owners."""
-    if channel == "segment":
+    if channel == TRANSCRIPT:
         query = select(TranscriptSegment.id, TranscriptSegment.video_id, TranscriptSegment.start,
                        TranscriptSegment.end, TranscriptSegment.start)
         owner, video = TranscriptSegment.id, TranscriptSegment.video_id
@@ -317,7 +308,7 @@ def span_rows(session, channel: str, video_ids: list[int] | None = None, owner_i
     return rows
 
 
-def locate_in_catalog(catalog: Catalog, channel: str, owner_ids: list[int]) -> dict[int, tuple[int, float, float, float]]:
+def locate_in_catalog(catalog: Catalog, channel: Channel, owner_ids: list[int]) -> dict[int, tuple[int, float, float, float]]:
     """ChannelIndex.locate for a channel with no index in memory (on-screen text without CLIP)."""
     with catalog.session() as s:
         return {row[0]: tuple(row[1:]) for row in span_rows(s, channel, owner_ids=owner_ids)}
