@@ -71,10 +71,10 @@ TOPIC_GROUPS = 50          # users' tastes are over groups of the catalog's topi
 def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, seed: int) -> dict:
     """Users and their events on the synthetic catalog's videos, as recommend_latency.build does for its own
     catalog: each user has a taste over 2-3 topic groups, 10% noise, six event kinds over 30 days."""
-    from sqlalchemy import delete, insert
+    from sqlalchemy import delete
 
     from catalog import Catalog, Event, User
-    from samples.synthetic_events import viewing_events
+    from samples.synthetic_events import add_viewers
 
     started = time.perf_counter()
     rng = np.random.default_rng([seed, 11])
@@ -88,11 +88,7 @@ def add_users_events(data_dir: Path, info: dict, n_users: int, per_user: int, se
     with catalog.session() as s:
         s.execute(delete(Event))
         s.execute(delete(User))
-        s.execute(insert(User), [{"id": u + 1, "name": f"load user {u}", "created_at": now} for u in range(n_users)])
-        for first in range(0, n_users, 500):
-            rows = viewing_events(rng, range(first + 1, min(first + 500, n_users) + 1), by_group, n_videos,
-                                  per_user, now)
-            s.execute(insert(Event), rows)
+        add_viewers(s, rng, n_users, by_group, n_videos, per_user, now, name="load user")
         s.commit()
     catalog.dispose()
     return {"format": EXTRAS_FORMAT, "users": n_users, "per_user": per_user, "seed": seed,

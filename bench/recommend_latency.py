@@ -32,9 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from catalog import (Catalog, CatalogChange, Embedding, Event, TranscriptSegment, User, Video,  # noqa: E402
-                     VideoStatus, upgrade)
-from samples.synthetic_events import viewing_events  # noqa: E402
+from catalog import Catalog, CatalogChange, Embedding, TranscriptSegment, Video, VideoStatus, upgrade  # noqa: E402
+from samples.synthetic_events import add_viewers  # noqa: E402
 
 TOPICS = 50
 DIM = 384
@@ -69,15 +68,9 @@ def build(db: Path, n_users: int, n_videos: int, n_events: int, rng) -> str:
         s.execute(insert(TranscriptSegment), segs)
         s.execute(insert(Embedding), embs)
         s.add(CatalogChange(video_id=1))
-        s.execute(insert(User), [{"id": u + 1, "name": f"user {u}", "created_at": now} for u in range(n_users)])
-        s.commit()
         by_topic = [np.flatnonzero(topic == t) + 1 for t in range(TOPICS)]
-        per_user = n_events // n_users
-        for first in range(0, n_users, 500):
-            rows = viewing_events(rng, range(first + 1, min(first + 500, n_users) + 1), by_topic, n_videos,
-                                  per_user, now)
-            s.execute(insert(Event), rows)
-            s.commit()
+        add_viewers(s, rng, n_users, by_topic, n_videos, n_events // n_users, now)
+        s.commit()
     catalog.dispose()
     return url
 

@@ -1,4 +1,4 @@
-"""Vector index: what search/vectors.py builds by itself, against exact flat search, in one run.
+"""Vector index: what search/vector_index/ builds by itself, against exact flat search, in one run.
 
     .venv/bin/python bench/vector_index.py [--sizes 10k,100k,1M] [--dims 512,384] [--queries 200] [--compare]
 
@@ -33,28 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from search.vectors import VectorIndex  # noqa: E402
-
-
-def clustered(n: int, dim: int, *, seed: int = 0, sample_seed: int = 1, clusters: int = 200, rank: int = 64,
-              noise: float = 0.3) -> np.ndarray:
-    """Same generator as tests/test_vectors.py."""
-    g = np.random.default_rng(seed)
-    centres = g.standard_normal((clusters, dim)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    bases = (g.standard_normal((clusters, rank, dim)) / np.sqrt(dim)).astype(np.float32)
-    scales = (0.35 * np.arange(1, rank + 1) ** -0.5).astype(np.float32)
-    weights = g.pareto(1.5, clusters) + 0.2
-    r = np.random.default_rng(sample_seed)
-    lab = r.choice(clusters, size=n, p=weights / weights.sum())
-    x = np.empty((n, dim), np.float32)
-    for c in np.unique(lab):
-        idx = np.flatnonzero(lab == c)
-        z = r.standard_normal((len(idx), rank), dtype=np.float32) * scales
-        spread = r.standard_normal((len(idx), dim), dtype=np.float32) * np.float32(noise / math.sqrt(dim))
-        x[idx] = centres[c] + z @ bases[c] + spread
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
+from samples.synthetic_vectors import clustered  # noqa: E402
+from search.vector_index import VectorIndex  # noqa: E402
 
 
 def status_mb(field: str) -> float:

@@ -2,6 +2,8 @@
 
 `samples.speech` speaks (espeak-ng), `samples.media` writes video and audio files, `samples.library`
 makes the demo library, talk videos and broken files; the names callers use are gathered here.
+`samples.synthetic_events` (viewers) and `samples.synthetic_vectors` (clustered embeddings) feed the
+tests and benches that need volume rather than media.
 """
 from samples.library import DEMO_LIBRARY, TALK_SENTENCES, make_bad_files, make_sample_library, make_talk_video
 from samples.media import PHOTOS, X264_PRESET, SampleVideo, Scene, make_audio_only, make_video

@@ -29,3 +29,17 @@ def viewing_events(rng: np.random.Generator, users: range, groups: list[np.ndarr
             rows.append({"user_id": user, "video_id": video, "type": kind, "position": position,
                          "watch_seconds": position, "at": now - dt.timedelta(days=age), "received_at": now})
     return rows
+
+
+def add_viewers(session, rng: np.random.Generator, n_users: int, groups: list[np.ndarray], n_videos: int,
+                per_user: int, now: dt.datetime, name: str = "user") -> None:
+    """Insert users 1..n_users (named "<name> 0", ...) and their `viewing_events`, 500 users' events at a
+    time so a million events are never all in memory; the caller commits."""
+    from sqlalchemy import insert
+
+    from catalog import Event, User
+
+    session.execute(insert(User), [{"id": u + 1, "name": f"{name} {u}", "created_at": now} for u in range(n_users)])
+    for first in range(0, n_users, 500):
+        rows = viewing_events(rng, range(first + 1, min(first + 500, n_users) + 1), groups, n_videos, per_user, now)
+        session.execute(insert(Event), rows)
