@@ -548,20 +548,22 @@ def breakdown(engine, queries: list[str]) -> dict:
         return wrapper
 
     text_model, clip_model = engine.query_encoder("transcript"), engine.query_encoder("visual")
-    seg, kf = engine.channel_index("segment"), engine.channel_index("keyframe")
+    seg, kf = engine.channel_index("transcript"), engine.channel_index("visual")
     stages = [(text_model, "encode", f"encode query, MiniLM ({text_model.runtime})"),
               (clip_model, "encode", f"encode query, CLIP text ({clip_model.runtime})"),
               (seg, "sync", "index sync check (SQL, both channels)"), (kf, "sync", "index sync check (SQL, both channels)"),
               (seg._index, "search", "FAISS segment k=200"), (kf._index, "search", "FAISS keyframe k=200"),
               (seg, "locate", "hit places (memory, both channels)"), (kf, "locate", "hit places (memory, both channels)"),
               (engine, "_searchable", "hit videos still indexed (SQL)"),
-              (engine, "_moments", "fusion + grouping into moments"),
               (engine, "_decorate", "decorate page (titles, snippets, thumbnails)")]
     saved = [(obj, attr, attr in vars(obj), getattr(obj, attr)) for obj, attr, _ in stages]
     for obj, attr, name in stages:
         setattr(obj, attr, timed(name, getattr(obj, attr)))
-    original_keywords = search_engine.search_keywords
-    search_engine.search_keywords = timed("keyword FTS5 query (SQL)", original_keywords)
+    # module functions the engine calls by name
+    module_stages = {"search_keywords": "keyword FTS5 query (SQL)", "group_into_moments": "fusion + grouping into moments"}
+    originals = {attr: getattr(search_engine, attr) for attr in module_stages}
+    for attr, name in module_stages.items():
+        setattr(search_engine, attr, timed(name, originals[attr]))
 
     def one_channel_at_a_time(asks):  # the engine asks channels side by side; timed stages must not overlap
         return [hit for ask in asks for hit in ask()]
@@ -579,7 +581,8 @@ def breakdown(engine, queries: list[str]) -> dict:
                 acc[name].append(value * 1000)
             acc["other (parse, Python glue)"].append((total - sum(current.values())) * 1000)
     finally:
-        search_engine.search_keywords = original_keywords
+        for attr, fn in originals.items():
+            setattr(search_engine, attr, fn)
         del engine._ask_channels
         for obj, attr, had_own, fn in saved:  # the models are this process's shared singletons
             if had_own:
