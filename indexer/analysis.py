@@ -87,7 +87,15 @@ class IndexModels:
         return models.load_text(self.settings.text_model, self.settings.device)
 
     def clip(self):
-        return models.load_clip(self.settings.clip_model, self.settings.models_dir, self.settings.device)
+        clip = models.load_clip(self.settings.clip_model, self.settings.models_dir, self.settings.device)
+        if clip is not None:
+            # the tag vocabulary's text vectors with the model (cached per process: seconds of CLIP text
+            # encoding): the pictures thread asks first, so a first video's tags do not wait for them
+            # after both threads are done
+            from search.tag_vocabulary import load_vocabulary, prompt_vectors
+
+            prompt_vectors(clip, load_vocabulary(self.settings.tag_vocabulary))
+        return clip
 
     def versions(self) -> dict[str, str]:
         s = self.settings
@@ -158,16 +166,13 @@ class Analyser:
         clip = self.models.clip()
         if clip is not None and pictures.keyframes:
             t0 = time.perf_counter()
-            frames = pictures.keyframes
-            pictures.clip_vectors = np.concatenate(
-                [clip.encode_images([k.image for k in frames[i:i + CLIP_BATCH]])
-                 for i in range(0, len(frames), CLIP_BATCH)])
+            pictures.clip_vectors = _clip_vectors(clip, pictures.keyframes)
             self._timed(stages, "clip", t0)
         if pictures.keyframes:
             t0 = time.perf_counter()
             report(0.9)
             pictures.findings = tagging.frame_findings(
-                path, [tagging.KeyframeInput(k.time, k.shot_index) for k in pictures.keyframes], cancel,
+                path, _keyframe_inputs(pictures.keyframes), cancel,
                 read_text=self.settings.read_screen_text, progress=lambda f: report(0.9 + 0.1 * f))
             self._timed(stages, "faces_text", t0)
         report(1.0)
@@ -236,7 +241,7 @@ def assemble_tags(video_id: int, info: MediaInfo, pictures: PictureAnalysis | No
     primary = texts.tracks[0] if texts.tracks else None
     segments = _segment_inputs(primary.segments) if primary else []
     speech = primary is not None and primary.source == SegmentSource.SPEECH
-    keyframes = [tagging.KeyframeInput(k.time, k.shot_index) for k in pictures.keyframes] if pictures else []
+    keyframes = _keyframe_inputs(pictures.keyframes) if pictures else []
     clip_vectors = pictures.clip_vectors if pictures else None
     moods, content = tagging.clip_signals(clip, clip_vectors, vocabulary)
     return tagging.build_tags(
@@ -278,6 +283,20 @@ def _segment_inputs(segments) -> list[tagging.SegmentInput]:
     """Whisper's segments as the tagger reads them."""
     return [tagging.SegmentInput(seg.start, seg.end, seg.text,
                                  [[w.word, w.start, w.end, w.probability] for w in seg.words]) for seg in segments]
+
+
+def _keyframe_inputs(keyframes: list[FrameSample]) -> list[tagging.KeyframeInput]:
+    return [tagging.KeyframeInput(k.time, k.shot_index, k.same_as) for k in keyframes]
+
+
+def _clip_vectors(clip, keyframes: list[FrameSample]) -> np.ndarray:
+    """One CLIP vector a keyframe; a keyframe repeating an earlier picture takes that one's, not another
+    encoding (an hour of a still picture is hundreds of keyframes)."""
+    distinct = [k for k in keyframes if k.same_as is None]
+    vectors = np.concatenate([clip.encode_images([k.image for k in distinct[i:i + CLIP_BATCH]])
+                              for i in range(0, len(distinct), CLIP_BATCH)])
+    row = {id(k): r for r, k in enumerate(distinct)}
+    return vectors[[row[id(keyframes[k.same_as] if k.same_as is not None else k)] for k in keyframes]]
 
 
 def _jpeg(image) -> bytes:

@@ -25,6 +25,12 @@ SAMPLE_RATE = 16_000
 PIECE_SECONDS = 300.0
 # Nothing louder than faint noise (dBFS) anywhere: no point running speech recognition.
 SILENCE_DB = -50.0
+# Within a track, 100 ms windows quieter than this (dBFS) hold no speech worth finding: voice activity
+# detection runs only around louder ones. 10 dB under SILENCE_DB, so that quiet speech in a loud
+# recording still reaches it; an hour of digital or near silence then costs one RMS pass.
+AUDIBLE_DB = -60.0
+AUDIBLE_JOIN_WINDOWS = 20   # louder windows up to 2 s apart are one stretch...
+AUDIBLE_PAD_WINDOWS = 5     # ...padded by 0.5 s each side (speech fades in and out below the bar)
 
 @dataclass
 class AudioTrack:
@@ -136,6 +142,24 @@ def is_silent(audio, threshold_db: float = SILENCE_DB) -> bool:
         frames = usable.reshape(-1, min(window, usable.size))
         loudest = max(loudest, float(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max()))
     return bool(20 * np.log10(loudest + 1e-12) < threshold_db)
+
+
+def audible_spans(x: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of `x` (16 kHz) around every 100 ms window louder than AUDIBLE_DB."""
+    window = SAMPLE_RATE // 10
+    n = -(-x.size // window)
+    if n == 0:
+        return []
+    padded = np.zeros(n * window, np.float32)
+    padded[:x.size] = x
+    db = 10 * np.log10(np.mean(padded.reshape(n, window).astype(np.float64) ** 2, axis=1) + 1e-20)
+    loud = np.flatnonzero(db > AUDIBLE_DB)
+    if not len(loud):
+        return []
+    breaks = np.flatnonzero(np.diff(loud) > AUDIBLE_JOIN_WINDOWS)
+    firsts, lasts = np.concatenate([loud[:1], loud[breaks + 1]]), np.concatenate([loud[breaks], loud[-1:]])
+    return [(max(0, int(a - AUDIBLE_PAD_WINDOWS) * window), min(x.size, int(b + 1 + AUDIBLE_PAD_WINDOWS) * window))
+            for a, b in zip(firsts, lasts)]
 
 
 def work_folder(data_dir: Path) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +34,11 @@ REFINE_PIXELS = 0.30
 KEEP_SHORT_SIDE = 256
 # Near-lossless: CLIP resizes the kept image to 224 px, which changes it far more than this does
 KEEP_JPEG_QUALITY = 92
+# A keyframe whose picture differs from an earlier one of its shot by less than this (0..1, as a cut is
+# measured) shows the same still picture: a slide, a paused screen, a fixed camera on an empty room.
+# It keeps its own time and thumbnail, and takes that keyframe's CLIP vector, faces and text instead of
+# running the models again. About one grey level: encoder noise, not a change a model could see.
+REPEAT_DIFFERENCE = 0.004
 
 
 @dataclass
@@ -51,6 +56,8 @@ class FrameSample:
     width: int
     height: int
     shot_index: int = -1
+    same_as: int | None = None  # the earlier keyframe (its index) whose picture this one repeats
+    signature: np.ndarray | None = field(default=None, repr=False)  # only until keyframes are chosen
 
     @property
     def image(self) -> Image.Image:
@@ -103,14 +110,14 @@ def _may_hide_cut(a: np.ndarray, b: np.ndarray) -> bool:
     return _histogram_distance(a, b) > REFINE_HISTOGRAM or _difference(a, b) > REFINE_PIXELS
 
 
-def _keep(frame: av.VideoFrame, t: float) -> FrameSample:
+def _keep(frame: av.VideoFrame, t: float, signature: np.ndarray) -> FrameSample:
     w, h = frame.width, frame.height
     scale = KEEP_SHORT_SIDE / min(w, h)
     if scale < 1:
         w, h = max(2, round(w * scale)), max(2, round(h * scale))
     buf = io.BytesIO()
     frame.to_image(width=w, height=h).save(buf, format="JPEG", quality=KEEP_JPEG_QUALITY)
-    return FrameSample(t, buf.getvalue(), w, h)
+    return FrameSample(t, buf.getvalue(), w, h, signature=signature)
 
 
 def _frame_time(frame: av.VideoFrame, fallback_index: int, fps: float) -> float:
@@ -187,7 +194,7 @@ def analyse_video(path: Path, duration: float, fps: float | None, interval: floa
             # first one past it could leave up to a GOP more than the interval unsampled
             gop = t - prev[1] if prev is not None else 0.0
             if prev is None or t - last_sample_time >= interval - gop / 2:
-                samples.append(_keep(frame, t))
+                samples.append(_keep(frame, t, sig))
                 last_sample_time = t
             prev = (frame.pts, t, sig)
             if progress and duration:
@@ -248,7 +255,7 @@ def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: flo
             last_sample_time = -1e9
         recent.append(d)
         if t - last_sample_time >= interval and (t - shot_start >= min(interval, 0.5) or shot_start == t):
-            samples.append(_keep(frame, t))
+            samples.append(_keep(frame, t, sig))
             last_sample_time = t
         last_sig = sig
     if cur is not None and _is_cut(_difference(last_sig, cur_sig), recent):
@@ -272,11 +279,13 @@ def _shots_from_cuts(cuts: list[float], end: float) -> list[Shot]:
 def _assign_samples(samples: list[FrameSample], shots: list[Shot], interval: float) -> list[FrameSample]:
     """Give each sample its shot; keep each shot's first sample and then one per `interval`, but none
     in the last half interval before the shot ends: the next shot's first frame follows within
-    moments, and the shot strip would show this shot twice beside it."""
+    moments, and the shot strip would show this shot twice beside it. A kept sample that repeats
+    the last distinct picture of its shot says so (`same_as`)."""
     samples.sort(key=lambda s: s.time)
     kept: list[FrameSample] = []
     starts = [s.start for s in shots]
     last_in_shot: dict[int, float] = {}
+    distinct_in_shot: dict[int, int] = {}  # shot -> index in `kept` of its latest picture that repeats none
     for sample in samples:
         shot = max(0, int(np.searchsorted(starts, sample.time + 1e-6, side="right")) - 1)
         previous = last_in_shot.get(shot)
@@ -285,5 +294,12 @@ def _assign_samples(samples: list[FrameSample], shots: list[Shot], interval: flo
             continue
         sample.shot_index = shot
         last_in_shot[shot] = sample.time
+        source = distinct_in_shot.get(shot)
+        if source is not None and _difference(kept[source].signature, sample.signature) < REPEAT_DIFFERENCE:
+            sample.same_as = source
+        else:
+            distinct_in_shot[shot] = len(kept)
         kept.append(sample)
+    for sample in samples:
+        sample.signature = None
     return kept

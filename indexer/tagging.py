@@ -49,6 +49,7 @@ class SegmentInput:
 class KeyframeInput:
     time: float
     shot_index: int
+    same_as: int | None = None  # an earlier keyframe showing the same picture (frames.REPEAT_DIFFERENCE)
 
 
 @dataclass
@@ -121,8 +122,10 @@ def frame_findings(path: Path, keyframes: list[KeyframeInput], cancel: threading
 
         reader = load_ocr()
     findings = [FrameFindings() for _ in keyframes]
+    distinct = [i for i, k in enumerate(keyframes) if k.same_as is None]
     read_last: tuple[int, np.ndarray, list] | None = None  # (shot, small grey copy, lines) of the last text read
-    for done, (i, image) in enumerate(decode_frames(path, [k.time for k in keyframes], cancel), 1):
+    for done, (at, image) in enumerate(decode_frames(path, [keyframes[i].time for i in distinct], cancel), 1):
+        i = distinct[at]
         findings[i].faces = faces_model.analyse(image)
         if reader is not None:
             small = _small_grey(image)
@@ -133,7 +136,10 @@ def frame_findings(path: Path, keyframes: list[KeyframeInput], cancel: threading
                 findings[i].lines = reader.read(image)
                 read_last = (keyframes[i].shot_index, small, findings[i].lines)
         if progress is not None:
-            progress(done / len(keyframes))
+            progress(done / len(distinct))
+    for i, k in enumerate(keyframes):
+        if k.same_as is not None:
+            findings[i] = findings[k.same_as]  # the same picture: the same faces and text
     return findings
 
 

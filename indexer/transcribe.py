@@ -1,7 +1,8 @@
 """A recording's speech as segments of words with times, in bounded memory.
 
 1. Voice activity (Silero VAD, as faster-whisper bundles it) over 5-minute pieces of the decoded
-   track: silence costs one cheap pass and nothing after.
+   track, around whatever is louder than near silence (audio.audible_spans): silence costs one
+   cheap loudness pass and nothing after.
 2. The speech stretches are packed, silence left out, into clips of at most 20 s (each one
    Whisper window), and the clips are decoded in batches.
 3. Where a stretch of heard speech got no words back, it is decoded again on a window of its own
@@ -23,7 +24,7 @@ import numpy as np
 
 from models.speech import ClipText, Segment, SpeechModel, Transcript, Word
 
-from .audio import SAMPLE_RATE, decode_audio
+from .audio import SAMPLE_RATE, audible_spans, decode_audio
 from .errors import Cancelled
 
 # The batched pipeline's own VAD settings: splits at pauses of 160 ms, pads speech by 400 ms.
@@ -91,20 +92,22 @@ def speech_regions(audio, cancel: threading.Event | None = None) -> list[tuple[f
     options = VadOptions(max_speech_duration_s=CLIP_SECONDS, min_silence_duration_ms=MIN_SILENCE_MS,
                          speech_pad_ms=SPEECH_PAD_MS)
     regions: list[tuple[float, float]] = []
-    for offset, piece in audio.pieces():
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        if piece.size < SAMPLE_RATE // 10:
-            continue
-        for r in get_speech_timestamps(piece, options):
-            start, end = offset + r["start"] / SAMPLE_RATE, offset + r["end"] / SAMPLE_RATE
-            # speech running across a piece boundary is one stretch, cut again if too long
-            if regions and start - regions[-1][1] < 0.05 and start - offset < 0.05:
-                start = regions.pop()[0]
-            while end - start > CLIP_SECONDS:
-                regions.append((start, start + CLIP_SECONDS / 2))
-                start += CLIP_SECONDS / 2
-            regions.append((start, end))
+    for piece_offset, piece in audio.pieces():
+        for a, b in audible_spans(piece):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if b - a < SAMPLE_RATE // 10:
+                continue
+            offset = piece_offset + a / SAMPLE_RATE
+            for r in get_speech_timestamps(piece[a:b], options):
+                start, end = offset + r["start"] / SAMPLE_RATE, offset + r["end"] / SAMPLE_RATE
+                # speech running across a piece boundary is one stretch, cut again if too long
+                if regions and start - regions[-1][1] < 0.05 and start - offset < 0.05:
+                    start = regions.pop()[0]
+                while end - start > CLIP_SECONDS:
+                    regions.append((start, start + CLIP_SECONDS / 2))
+                    start += CLIP_SECONDS / 2
+                regions.append((start, end))
     return regions
 
 

@@ -75,3 +75,23 @@ def test_keyframe_decoding_skips_most_frames_when_keyframes_are_sparse(tmp_path)
     result = analyse_video(video.path, info.duration, info.fps, interval=5.0)
     assert [round(s.start, 2) for s in result.shots] == [0.0, 8.0]
     assert result.frames_decoded < 0.5 * info.frame_count, result.frames_decoded
+
+
+def test_a_still_picture_is_analysed_once_and_a_moving_one_every_time(tmp_path):
+    """Keyframes of a shot that shows one still picture (a slide left on screen) say which earlier
+    keyframe they repeat, so CLIP, faces and text run once for it; a panning photo repeats nothing."""
+    slide = samples.make_video(tmp_path / "slide.mp4", [samples.Scene(42.0, colour=(20, 40, 90), caption="Quarter results"),
+                                                        samples.Scene(12.0, photo="coffee")],
+                               fps=10, audio=False, motion=False)
+    info = probe(slide.path)
+    result = analyse_video(slide.path, info.duration, info.fps, interval=10.0)
+    first_shot = [k for k in result.keyframes if k.shot_index == 0]
+    assert len(first_shot) >= 4
+    assert first_shot[0].same_as is None and all(k.same_as == 0 for k in first_shot[1:])
+    assert all(k.same_as is None for k in result.keyframes if k.shot_index == 1)  # another picture
+    assert all(k.signature is None for k in result.keyframes)  # the signatures are not kept
+
+    panning = samples.make_video(tmp_path / "pan.mp4", [samples.Scene(42.0, photo="chelsea")], fps=10, audio=False)
+    info = probe(panning.path)
+    moving = analyse_video(panning.path, info.duration, info.fps, interval=10.0).keyframes
+    assert len(moving) >= 4 and all(k.same_as is None for k in moving)

@@ -119,3 +119,25 @@ def test_a_word_aligned_across_the_join_of_two_stretches_stays_in_one():
     assert (round(start, 3), round(end, 3)) == (599.6, 600.1)
     start, end = clip.word_to_recording(11.0, 11.9)
     assert (round(start, 3), round(end, 3)) == (12.6, 13.4)
+
+
+def test_voice_activity_runs_only_around_what_is_louder_than_near_silence():
+    from indexer.audio import AUDIBLE_DB, audible_spans
+
+    rng = np.random.default_rng(0)
+    minute = np.zeros(60 * SAMPLE_RATE, np.float32)
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    # a quiet voice-like burst (-40 dBFS) at 30 s, and faint hiss 25 dB under the bar everywhere
+    minute[30 * SAMPLE_RATE:32 * SAMPLE_RATE] = 0.014 * np.sin(2 * np.pi * 180 * t)
+    minute += (10 ** ((AUDIBLE_DB - 25) / 20) * rng.standard_normal(minute.size)).astype(np.float32)
+    spans = audible_spans(minute)
+    assert len(spans) == 1
+    start, end = (s / SAMPLE_RATE for s in spans[0])
+    assert 29.4 <= start <= 30.0 and 32.0 <= end <= 32.6  # the burst, padded by half a second
+
+    # two sounds a second apart are one stretch; a recording with a noise floor above the bar is all audible
+    minute[33 * SAMPLE_RATE:34 * SAMPLE_RATE] = 0.014
+    assert len(audible_spans(minute)) == 1
+    noisy = (10 ** ((AUDIBLE_DB + 5) / 20) * rng.standard_normal(10 * SAMPLE_RATE)).astype(np.float32)
+    assert audible_spans(noisy) == [(0, noisy.size)]
+    assert audible_spans(np.zeros(5 * SAMPLE_RATE, np.float32)) == []

@@ -183,3 +183,36 @@ def test_text_held_on_screen_through_a_shot_is_read_once(tmp_path, monkeypatch):
     assert len(reads) == 2
     texts = [" ".join(line.text for line in f.lines).lower() for f in findings]
     assert all("budget" in t for t in texts[:3]) and "questions" in texts[3], texts
+
+
+def test_keyframes_repeating_a_still_picture_take_its_faces_text_and_clip_vector(tmp_path, monkeypatch):
+    """An hour of a slide is hundreds of keyframes of one picture: the models run on it once, and every
+    keyframe still gets its faces, its text and a CLIP vector equal to what its own image gives."""
+    import models
+    import samples
+    from indexer import tagging
+    from indexer.analysis import _clip_vectors, _keyframe_inputs
+    from indexer.frames import analyse_video
+    from indexer.probe import probe
+    from models.face import load_face_expression
+
+    video = samples.make_video(tmp_path / "slide.mp4",
+                               [samples.Scene(42.0, colour=(20, 40, 90), caption="Quarterly budget review"),
+                                samples.Scene(6.0, photo="astronaut")], fps=10, audio=False, motion=False)
+    info = probe(video.path)
+    keyframes = analyse_video(video.path, info.duration, info.fps, interval=10.0).keyframes
+    repeats = [i for i, k in enumerate(keyframes) if k.same_as is not None]
+    assert len(repeats) >= 3
+    faces = load_face_expression()
+    looked = []
+    real_analyse = faces.analyse
+    monkeypatch.setattr(faces, "analyse", lambda image: looked.append(1) or real_analyse(image))
+    findings = tagging.frame_findings(video.path, _keyframe_inputs(keyframes))
+    assert len(looked) == len(keyframes) - len(repeats)
+    assert all("budget" in " ".join(line.text for line in findings[i].lines).lower() for i in repeats)
+
+    clip = models.load_clip("test-tiny-random", tmp_path / "models", "cpu")
+    vectors = _clip_vectors(clip, keyframes)
+    assert vectors.shape[0] == len(keyframes)
+    own = clip.encode_images([keyframes[repeats[-1]].image])[0]
+    assert float(vectors[repeats[-1]] @ own) > 0.999  # what it takes is what it would have computed
