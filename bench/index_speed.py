@@ -53,11 +53,17 @@ def ours(video: Path, data_dir: Path) -> dict:
     upgrade(settings.catalog_url)
     indexer = Indexer(settings, Catalog(settings.catalog_url))
     indexer.models.speech(), indexer.models.text(), indexer.models.clip()  # load outside the timing, as a running service has them loaded
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     outcome = indexer.index_path(video)
     wall = time.perf_counter() - started
     assert outcome.status == "indexed", outcome.message
-    return {"wall": wall, "stages": outcome.stages}
+    return {"wall": wall, "cpu": _cpu_seconds() - cpu, "stages": outcome.stages}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process, every thread (the models' native threads too)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def naive(video: Path, models_dir: Path) -> dict:
@@ -163,16 +169,20 @@ def main() -> None:
 
     a = ours(video_path, work / "data-ours")
     rss_ours = peak_rss_mb()
-    print(f"\nours:  {a['wall']:.1f} s wall, {duration / a['wall']:.1f}x real time, peak RSS {rss_ours:.0f} MB")
+    print(f"\nours:  {a['wall']:.1f} s wall, {duration / a['wall']:.1f}x real time, peak RSS {rss_ours:.0f} MB; "
+          f"CPU {a['cpu']:.1f} s ({a['cpu'] / a['wall']:.2f} of {os.cpu_count()} cores busy)")
     print("       stages (pictures and sound overlap, so they add up to more than the wall time):")
     for name, seconds in a["stages"].items():
         print(f"         {name:<12} {seconds:7.2f} s")
+    cpu = _cpu_seconds()
     b = naive(video_path, work / "data-ours" / "models")  # the Whisper folder ours just prepared
-    print(f"\nnaive: {b['wall']:.1f} s wall, {duration / b['wall']:.1f}x real time ({b['frames_sampled']} frames at 1 fps)")
+    b["cpu"] = _cpu_seconds() - cpu
+    print(f"\nnaive: {b['wall']:.1f} s wall, {duration / b['wall']:.1f}x real time ({b['frames_sampled']} frames at 1 fps); "
+          f"CPU {b['cpu']:.1f} s, model loading included")
     for name, seconds in b["stages"].items():
         print(f"         {name:<18} {seconds:7.2f} s")
     print(f"\nours is {b['wall'] / a['wall']:.1f}x faster than naive; {duration / a['wall']:.1f}x faster than real time "
-          f"(targets: 3x and 12x)")
+          f"(targets: 3x and 15x)")
 
 
 if __name__ == "__main__":
