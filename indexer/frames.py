@@ -2,9 +2,10 @@
 
 Pass 1 decodes only the stream's keyframes (`skip_frame="NONKEY"`), which encoders place at
 scene cuts and at least every few seconds. Only where two neighbouring keyframes differ (a cut
-lies between them) or lie far apart is that stretch decoded frame by frame (pass 2, after a
-seek), which places each cut on the exact frame. A talk with a cut every 10 s decodes a small
-share of its frames; an all-intra file decodes all of them once and never refines.
+lies between them) or lie far apart is that stretch decoded again (pass 2, after a seek): its
+reference frames first (`skip_frame="NONREF"`, about half of an x264 stream's frames), and every
+frame only where a cut may lie between two of them more than a frame apart. Each cut lands on its
+exact frame. An all-intra file decodes all of its frames once and never refines.
 """
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ CUT_CONTRAST = 2.5
 # over a few seconds; a pixel difference this large still counts, for cuts between alike colours.
 REFINE_HISTOGRAM = 0.15
 REFINE_PIXELS = 0.30
+# Two decoded frames further apart than one frame may have a cut between them when they differ by
+# more than this share of CUT_THRESHOLD (less than a whole cut's: the frames on either side of a
+# cut are not the very ones beside it)
+CANDIDATE_SHARE = 0.7
 # The short side of the images kept for CLIP and thumbnails (CLIP looks at 224).
 KEEP_SHORT_SIDE = 256
 # Near-lossless: CLIP resizes the kept image to 224 px, which changes it far more than this does
@@ -125,7 +130,7 @@ def _frame_time(frame: av.VideoFrame, fallback_index: int, fps: float) -> float:
 
 
 class _Refiner:
-    """Pass 2: decodes every frame between two keyframes through its own demuxer."""
+    """Pass 2: decodes the frames between two keyframes through its own demuxer."""
 
     def __init__(self, path: Path):
         try:
@@ -139,7 +144,10 @@ class _Refiner:
         self.stream.codec_context.options = {"skip_loop_filter": "all"}
         self.frames_decoded = 0
 
-    def frames_between(self, start_pts: int, end_pts: int | None):
+    def frames_between(self, start_pts: int, end_pts: int | None, references_only: bool = False):
+        """The frames from start_pts up to end_pts in display order; `references_only`: only those other
+        frames are predicted from (I, P and reference B frames: about half of an x264 stream's)."""
+        self.stream.codec_context.skip_frame = "NONREF" if references_only else "DEFAULT"
         self.container.seek(start_pts, stream=self.stream, backward=True, any_frame=False)
         for frame in self.container.decode(self.stream):
             if frame.pts is None or frame.pts < start_pts:
@@ -239,30 +247,61 @@ def _decode(container, stream, where: Callable[[], tuple[float, float]]):
 
 
 def _refine(refiner: _Refiner, prev, cur, interval: float, last_sample_time: float, fps: float):
-    """Decode every frame from keyframe `prev` up to keyframe `cur` (None: to the end of the stream):
-    exact cuts, plus samples in long stretches."""
+    """Exact cuts from keyframe `prev` up to keyframe `cur` (None: to the end of the stream), plus
+    samples in long stretches.
+
+    First only the reference frames are decoded. Where two of them a frame apart straddle a cut, it
+    lies exactly there; where two further apart may (their difference passes CANDIDATE_SHARE of a
+    cut's), every frame is decoded to place it. x264 makes the frame before a keyframe a reference,
+    so a cut at a keyframe, the usual case, needs no second pass."""
+    found = _scan(refiner, prev, cur, interval, last_sample_time, fps, references_only=True)
+    return found if found is not None else _scan(refiner, prev, cur, interval, last_sample_time, fps)
+
+
+def _scan(refiner: _Refiner, prev, cur, interval: float, last_sample_time: float, fps: float,
+          references_only: bool = False):
+    """(cuts, samples, last sample time) from the frames between `prev` and `cur`; None when only the
+    reference frames were decoded and a cut may hide between two of them."""
     prev_pts, prev_time, prev_sig = prev
     cur_pts, cur_time, cur_sig = cur if cur is not None else (None, None, None)
     cuts: list[float] = []
     samples: list[FrameSample] = []
-    recent: list[float] = []
-    last_sig = prev_sig
+    recent: list[float] = []  # per-frame differences (those of frames further apart, shared out)
+    last_sig, last_t = prev_sig, prev_time
     shot_start = prev_time
-    for frame in refiner.frames_between(prev_pts + 1, cur_pts):
+
+    def step(d: float, t: float) -> bool | None:
+        """Whether the frame at t opens a shot; None when a cut may hide among frames not decoded."""
+        frames_apart = max(1.0, (t - last_t) * fps)
+        if references_only and frames_apart > 1.5:
+            if d > CANDIDATE_SHARE * CUT_THRESHOLD:
+                return None
+            recent.append(d / frames_apart)
+            return False
+        cut = _is_cut(d, recent)
+        recent.append(d)
+        return cut
+
+    for frame in refiner.frames_between(prev_pts + 1, cur_pts, references_only):
         t = _frame_time(frame, 0, fps)
         sig = _signature(frame)
-        d = _difference(last_sig, sig)
-        if _is_cut(d, recent):
+        cut = step(_difference(last_sig, sig), t)
+        if cut is None:
+            return None
+        if cut:
             cuts.append(t)
             shot_start = t
             last_sample_time = -1e9
-        recent.append(d)
         if t - last_sample_time >= interval and (t - shot_start >= min(interval, 0.5) or shot_start == t):
             samples.append(_keep(frame, t, sig))
             last_sample_time = t
-        last_sig = sig
-    if cur is not None and _is_cut(_difference(last_sig, cur_sig), recent):
-        cuts.append(cur_time)
+        last_sig, last_t = sig, t
+    if cur is not None:
+        cut = step(_difference(last_sig, cur_sig), cur_time)
+        if cut is None:
+            return None
+        if cut:
+            cuts.append(cur_time)
     return cuts, samples, last_sample_time
 
 

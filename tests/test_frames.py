@@ -95,3 +95,16 @@ def test_a_still_picture_is_analysed_once_and_a_moving_one_every_time(tmp_path):
     info = probe(panning.path)
     moving = analyse_video(panning.path, info.duration, info.fps, interval=10.0).keyframes
     assert len(moving) >= 4 and all(k.same_as is None for k in moving)
+
+
+def test_cuts_at_keyframes_are_placed_from_the_reference_frames_alone(tmp_path):
+    """x264 puts a keyframe at each cut and makes the frame before it a reference frame, so placing
+    those cuts exactly needs only the reference frames: about half of the stream is decoded."""
+    fps = 25
+    scenes = [samples.Scene(4.0, photo=p) for p in ("astronaut", "coffee", "chelsea", "rocket", "moon")]
+    video = samples.make_video(tmp_path / "cuts.mp4", scenes, fps=fps, audio=False)
+    info = probe(video.path)
+    result = analyse_video(video.path, info.duration, info.fps, interval=5.0)
+    assert [s.start for s in result.shots[1:]] == pytest.approx(video.cuts, abs=1 / fps + 1e-6)
+    total = round(info.duration * fps)
+    assert result.frames_decoded <= 0.65 * total, (result.frames_decoded, total)
