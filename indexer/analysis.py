@@ -292,11 +292,11 @@ def _keyframe_inputs(keyframes: list[FrameSample]) -> list[tagging.KeyframeInput
 def _clip_vectors(clip, keyframes: list[FrameSample]) -> np.ndarray:
     """One CLIP vector a keyframe; a keyframe repeating an earlier picture takes that one's, not another
     encoding (an hour of a still picture is hundreds of keyframes)."""
-    distinct = [k for k in keyframes if k.same_as is None]
-    vectors = np.concatenate([clip.encode_images([k.image for k in distinct[i:i + CLIP_BATCH]])
-                              for i in range(0, len(distinct), CLIP_BATCH)])
-    row = {id(k): r for r, k in enumerate(distinct)}
-    return vectors[[row[id(keyframes[k.same_as] if k.same_as is not None else k)] for k in keyframes]]
+    distinct = [i for i, k in enumerate(keyframes) if k.same_as is None]
+    vectors = np.concatenate([clip.encode_images([keyframes[i].image for i in distinct[at:at + CLIP_BATCH]])
+                              for at in range(0, len(distinct), CLIP_BATCH)])
+    row = {i: r for r, i in enumerate(distinct)}
+    return vectors[[row[i if k.same_as is None else k.same_as] for i, k in enumerate(keyframes)]]
 
 
 def _jpeg(image) -> bytes:
