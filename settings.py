@@ -42,6 +42,17 @@ class Settings:
     # a JSON file of CLIP zero-shot prompts (scenes, objects, safety, moods) replacing the packaged
     # search/tag_vocabulary.json; empty = the packaged one
     tag_vocabulary: str = field(default_factory=lambda: _env("TAG_VOCABULARY", ""))
+    # who is asking: "password" (accounts that sign in here) or "proxy" (an auth proxy in front names the
+    # user in `auth_header`, believed only from the addresses in `trusted_proxies`)
+    auth: str = field(default_factory=lambda: _env("AUTH", "password"))
+    auth_header: str = field(default_factory=lambda: _env("AUTH_HEADER", "Remote-User"))
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", "127.0.0.1,::1"))
+    # the folders (os.pathsep between them) an admin may index from the web; empty: the folders already indexed
+    library_roots: str = field(default_factory=lambda: _env("LIBRARY_ROOTS", ""))
+    # sign-in attempts one address may make (Flask-Limiter notation); where the counts live ("memory://",
+    # or a redis:// URL shared by every serving process)
+    signin_limit: str = field(default_factory=lambda: _env("SIGNIN_LIMIT", "10 per minute;100 per hour"))
+    rate_limit_storage: str = field(default_factory=lambda: _env("RATE_LIMIT_STORAGE", "memory://"))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
 

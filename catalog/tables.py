@@ -241,11 +241,35 @@ class ScreenText(Base):
 
 
 class User(Base):
+    """A viewer. `username` is how they sign in; a user from before accounts has none (and no password)
+    until an admin claims it. `session_epoch` goes up when the password changes or every session of
+    the user is signed out: a signed cookie from an older epoch no longer counts."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiKey(Base):
+    """A personal key for scripts (Authorization: Bearer). Only its SHA-256 is kept: the key itself is
+    shown once, when made. Revoking a key deletes its row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # the key's first characters, so its owner can tell keys apart
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class EventType:

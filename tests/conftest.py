@@ -162,3 +162,43 @@ def search_library(tmp_path_factory):
         ids[video.path.stem] = outcome.video_id
     yield settings, {v.path.stem: v for v in videos}, ids
     catalog.dispose()
+
+
+# -- accounts ----------------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def make_account(catalog: Catalog, username: str, admin: bool = False, password: str | None = PASSWORD) -> int:
+    from web import accounts
+
+    with catalog.session() as s:
+        return accounts.create_account(s, username, password, admin=admin).id
+
+
+def api_key(catalog: Catalog, user_id: int) -> str:
+    from catalog import User
+    from web import accounts
+
+    with catalog.session() as s:
+        return accounts.create_key(s, s.get(User, user_id), "tests")[1]
+
+
+def keyed_client(app, key: str):
+    """A test client that sends `Authorization: Bearer <key>` on every request, as a script would."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    """Signs the test client in through the sign-in form, as a browser would; returns the response."""
+    client.get("/login")
+    with client.session_transaction() as s:
+        token = s["csrf"]
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def session_csrf(client) -> str:
+    with client.session_transaction() as s:
+        return s["csrf"]

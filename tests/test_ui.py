@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from catalog import Catalog, Event
-from tests.conftest import service_missing
+from tests.conftest import PASSWORD, make_account, service_missing
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,8 @@ def served(search_library, tmp_path_factory):
     data = tmp_path_factory.mktemp("ui") / "data"
     shutil.copytree(settings.data_dir, data, ignore=shutil.ignore_patterns("models", "secret_key"))
     (data / "models").symlink_to(settings.models_dir)
-    own = replace(settings, data_dir=data, admin_token=TOKEN)
+    # the admin test indexes a folder of its own tmp dir: every tmp dir of this run is a library root
+    own = replace(settings, data_dir=data, admin_token=TOKEN, library_roots=str(tmp_path_factory.getbasetemp()))
     app = create_app(own)
     app.extensions["engine"].warm()
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
@@ -109,10 +110,13 @@ def _wait_for_cue(page):
                && v.textTracks[0].activeCues.length > 0; }""", timeout=15000)
 
 
-def _sign_in(page, name):
-    page.goto("/me")
-    page.get_by_label("New user").fill(name)
-    page.get_by_role("button", name="Create").click()
+def _sign_in(page, served, name):
+    """A new account, signed in through the sign-in form."""
+    make_account(served["catalog"], name)
+    page.goto("/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     assert page.locator(".who").inner_text().strip().endswith(name)
 
@@ -202,7 +206,7 @@ def test_keyboard_slash_focuses_search_and_arrows_reach_results(page, served):
 
 
 def test_playback_sends_view_progress_and_complete_for_the_user(page, served):
-    _sign_in(page, "Ada")
+    _sign_in(page, served, "ada")
     video_id = served["ids"]["Fusée – a rocket launch"]
     page.goto(f"/watch/{video_id}")
     page.wait_for_function("document.getElementById('player').readyState >= 1")
@@ -225,16 +229,16 @@ def test_playback_sends_view_progress_and_complete_for_the_user(page, served):
 
 
 def test_state_changing_posts_need_the_csrf_token(page, served):
-    page.goto("/me")
-    forged = page.request.post(served["url"] + "/me", form={"name": "Mallory"})
+    page.goto("/login")
+    forged = page.request.post(served["url"] + "/login", form={"username": "mallory", "password": PASSWORD})
     assert forged.status == 400 and "reload the page" in forged.text()
     event = page.request.post(served["url"] + "/ui/events", data=json.dumps({"type": "view", "video_id": 1}),
                               headers={"Content-Type": "application/json"})
     assert event.status == 400
 
 
-def test_like_changes_the_feed(page, served, shots):
-    _sign_in(page, "Grace")
+def test_a_like_changes_the_viewers_own_feed_and_no_one_elses(page, served, shots):
+    _sign_in(page, served, "grace")
     page.goto("/for-you")
     before = [c.get_attribute("data-video-id") for c in page.locator("#feed .card").all()]
     liked = served["ids"]["Our cat Chelsea"]
@@ -247,6 +251,21 @@ def test_like_changes_the_feed(page, served, shots):
     assert after and after != before, (before, after)
     print("feed before", before, "after", after, [r.inner_text() for r in page.locator("#feed .reasons").all()])
     _screenshot(page, shots / "for-you.png")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    page.goto("/for-you")
+    assert "/login" in page.url  # signed out: no feed for whoever uses this browser next
+    _sign_in(page, served, "heidi")
+    page.goto("/for-you")
+    theirs = [c.get_attribute("data-video-id") for c in page.locator("#feed .card").all()]
+    assert theirs == before, (theirs, before)  # Grace's like shapes only Grace's feed
+    page.goto(f"/watch/{liked}")
+    assert page.get_by_role("button", name="Like", exact=True).get_attribute("aria-pressed") != "true"
+    own_history = page.request.get(served["url"] + "/api/v1/me/export").json()["events"]
+    assert own_history == []
+    page.goto("/me")
+    _screenshot(page, shots / "account.png")
 
 
 def test_library_lists_every_video_with_its_status(page, served, shots):
@@ -266,10 +285,10 @@ def test_admin_indexes_a_folder_and_shows_job_progress_live(page, served, shots,
     import samples
 
     page.goto("/admin")
-    page.get_by_label("Admin token").fill("wrong")
+    page.get_by_label("Or the admin token").fill("wrong")
     page.get_by_role("button", name="Log in").click()
     assert "not the admin token" in page.locator(".flash").inner_text()
-    page.get_by_label("Admin token").fill(TOKEN)
+    page.get_by_label("Or the admin token").fill(TOKEN)
     page.get_by_role("button", name="Log in").click()
 
     folder = tmp_path / "new"
@@ -311,7 +330,7 @@ def test_pages_fit_a_phone_and_follow_a_dark_system_theme(browser, served, shots
     light = browser.new_context(color_scheme="light", base_url=served["url"]).new_page()
     for name, path in (("search", "/?q=" + urllib.parse.quote(SPOKEN)),
                        ("watch", f"/watch/{served['ids']['Kneading dough for bread']}?t=5"),
-                       ("library", "/library"), ("admin", "/admin"), ("me", "/me"), ("for-you", "/for-you")):
+                       ("library", "/library"), ("admin", "/admin"), ("sign-in", "/login"), ("for-you", "/for-you")):
         page.goto(path)
         page.wait_for_load_state("networkidle")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

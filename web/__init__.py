@@ -1,14 +1,15 @@
 """The Flask application factory (`flask --app web ...` finds `create_app`)."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 from catalog import Catalog
 from search.engine import SearchEngine
 from search.recommend.recommender import Recommender, model_folder
 from settings import Settings, get_settings
 
-from .api import make_api
+from . import auth, hardening
+from .api import API_PREFIX, make_api
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -23,14 +24,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["recommender"] = Recommender(catalog, model_folder(settings.data_dir),
                                                   vectors_folder=settings.data_dir / "vectors")
 
-    from . import admin_api, recommend_api, search_api, status, tags_api, ui, videos_api
+    app.extensions["trusted_proxies"] = auth.trusted_networks(settings.trusted_proxies)
+    hardening.init_app(app)
+
+    from . import accounts_api, admin_api, recommend_api, search_api, status, tags_api, ui, videos_api
 
     api = make_api(app)  # before the blueprints: it registers the <id:...> URL converter
-    for module in (status, search_api, videos_api, tags_api, admin_api, recommend_api):
+    for module in (status, search_api, videos_api, tags_api, admin_api, recommend_api, accounts_api):
         api.register_blueprint(module.bp)
+    app.before_request(_api_csrf)
     app.register_blueprint(ui.pages)
     _start_background(app, settings)
     return app
+
+
+def _api_csrf():
+    if request.path.startswith(API_PREFIX + "/"):
+        return auth.check_api_csrf()
 
 
 def _start_background(app: Flask, settings: Settings) -> None:

@@ -7,14 +7,13 @@ The web UI's admin page calls the same functions after its own login.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import threading
 from pathlib import Path
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -27,22 +26,16 @@ from indexer.pipeline import Indexer
 from catalog import Catalog, Video, VideoStatus, current_revision
 from settings import Settings
 
-from .api import API_PREFIX
+from .api import API_PREFIX, needs_caller
+from . import auth
 from .extensions import current_catalog
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix=f"{API_PREFIX}/admin",
-               description="Indexing administration (Authorization: Bearer REELSCOPE_ADMIN_TOKEN)")
-SECURITY = [{"adminToken": []}]
+               description="Indexing administration: an admin's API key or session, or Authorization: Bearer "
+                           "REELSCOPE_ADMIN_TOKEN")
 MAX_PATH_CHARS = 4096
-
-
-@bp.record_once
-def _document_token(state):
-    spec = state.app.extensions["flask-smorest"]["blp_name_to_api"][bp.name].spec
-    spec.components.security_scheme("adminToken", {"type": "http", "scheme": "bearer",
-                                                   "description": "the value of REELSCOPE_ADMIN_TOKEN"})
 
 
 # -- the background runner --------------------------------------------------------------------------
@@ -123,8 +116,29 @@ class AdminError(Exception):
         self.status, self.message = status, message
 
 
+def library_roots() -> list[Path]:
+    """The folders an admin may index from the web, symlinks resolved: REELSCOPE_LIBRARY_ROOTS, or
+    else the folders of what is indexed already (not of failures: a failed try is no library)."""
+    configured = current_app.config["REELSCOPE"].library_roots
+    if configured:
+        candidates = {Path(p.strip()).expanduser() for p in configured.split(os.pathsep) if p.strip()}
+    else:
+        with current_catalog().session() as s:
+            candidates = {Path(p).parent for p in s.scalars(
+                select(Video.path).where(Video.status == VideoStatus.INDEXED).distinct())}
+    roots = {Path(os.path.realpath(c)) for c in candidates if c.is_absolute()}
+    # the topmost of nested folders is enough
+    return sorted(r for r in roots if not any(r != o and r.is_relative_to(o) for o in roots))
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    real = Path(os.path.realpath(path))  # every link on the way followed
+    return any(real.is_relative_to(root) for root in roots)
+
+
 def check_path(raw: str) -> Path:
-    """The path an admin typed, if it is something this server can read; AdminError says why not."""
+    """The path an admin typed, if it lies inside the library roots and this server can read it;
+    AdminError says why not. The roots are checked first, so nothing is said of what lies outside."""
     text = (raw or "").strip()
     if not text:
         raise AdminError(400, "give the path of a folder or video file on the server")
@@ -133,6 +147,13 @@ def check_path(raw: str) -> Path:
     path = Path(text).expanduser()
     if not path.is_absolute():
         raise AdminError(400, f"give an absolute path (starting with /), not {text!r}")
+    roots = library_roots()
+    if not roots:
+        raise AdminError(403, "no library folders are set: start the server with REELSCOPE_LIBRARY_ROOTS "
+                              "(folders separated by ':'), or add a first folder with `reelscope index add`")
+    if not _inside(path, roots):
+        raise AdminError(403, f"{text} is outside the library folders ({', '.join(map(str, roots))}); "
+                              "REELSCOPE_LIBRARY_ROOTS on the server says which folders may be indexed")
     try:
         exists = path.exists()
     except OSError as exc:
@@ -170,11 +191,17 @@ def reindex(everything: bool = False) -> dict:
 
 
 def _start(files: list[Path], force: bool) -> dict:
-    if not files:
-        return {"jobs": [], "files": 0}
-    job_ids = enqueue(current_catalog(), files, force)
+    """Queues what lies inside the library roots; a link inside a root that leads out of them is skipped."""
+    roots = library_roots()
+    inside = [f for f in files if _inside(f, roots)]
+    skipped = len(files) - len(inside)
+    notes = [f"{skipped} file(s) skipped: they lie outside the library folders, or are links leading out of "
+             "them"] if skipped else []
+    if not inside:
+        return {"jobs": [], "files": 0, "skipped": skipped, "notes": notes}
+    job_ids = enqueue(current_catalog(), inside, force)
     runner().submit(job_ids)
-    return {"jobs": job_ids, "files": len(files)}
+    return {"jobs": job_ids, "files": len(inside), "skipped": skipped, "notes": notes}
 
 
 def jobs(limit: int = 50) -> dict:
@@ -184,21 +211,9 @@ def jobs(limit: int = 50) -> dict:
 
 # -- HTTP --------------------------------------------------------------------------------------------
 
-def token_matches(given: str) -> bool:
-    token = current_app.config["REELSCOPE"].admin_token
-    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
-
-
 @bp.before_request
-def _require_token():
-    if not current_app.config["REELSCOPE"].admin_token:
-        abort(403, message="admin is off: set REELSCOPE_ADMIN_TOKEN on the server to turn it on")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        abort(401, message="send the admin token: Authorization: Bearer <REELSCOPE_ADMIN_TOKEN>",
-              headers={"WWW-Authenticate": 'Bearer realm="reelscope admin"'})
-    if not token_matches(given.strip()):
-        abort(403, message="wrong admin token")
+def _require_admin():
+    auth.admin()
 
 
 class IndexArgs(ma.Schema):
@@ -238,6 +253,9 @@ class JobList(ma.Schema):
 class Started(ma.Schema):
     jobs = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "ids of the queued jobs"})
     files = ma.fields.Integer(required=True)
+    skipped = ma.fields.Integer(required=True, metadata={"description": "files left out: outside the library "
+                                                                        "roots, or links leading out of them"})
+    notes = ma.fields.List(ma.fields.String(), required=True)
 
 
 def _run(action, *args):
@@ -248,9 +266,7 @@ def _run(action, *args):
 
 
 def _auth_responses(view):
-    view = bp.alt_response(401, schema=None, description="no admin token sent")(view)
-    view = bp.alt_response(403, schema=None, description="wrong token, or admin off (no token configured)")(view)
-    return bp.doc(security=SECURITY)(view)
+    return needs_caller(bp, view, forbidden="not an admin, or a path outside the library roots")
 
 
 @bp.route("/index")

@@ -8,13 +8,15 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Api as SmorestApi
 from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, Unauthorized
 from werkzeug.routing import IntegerConverter
 
 from catalog import Keyframe
 
 API_PREFIX = "/api/v1"
 MAX_ID = 2**31 - 1
+# what a route that needs someone says it takes (a browser's session cookie works too, with X-CSRF-Token)
+BEARER = [{"bearer": []}]
 
 
 def thumbnail_url(keyframe_id: int | None) -> str | None:
@@ -31,6 +33,14 @@ def first_keyframes(session, video_ids: list[int]) -> dict[int, int]:
         return {}
     return dict(session.execute(select(Keyframe.video_id, func.min(Keyframe.id))
                                 .where(Keyframe.video_id.in_(video_ids)).group_by(Keyframe.video_id)).all())
+
+
+def needs_caller(bp, view, forbidden: str = "another user's data, or not an admin"):
+    """Documents that a route needs someone: the bearer scheme, 401 without credentials, 403 when they
+    may not; the route itself asks `auth`."""
+    view = bp.alt_response(401, schema=None, description="no credentials sent, or a key that is not valid")(view)
+    view = bp.alt_response(403, schema=None, description=forbidden)(view)
+    return bp.doc(security=BEARER)(view)
 
 
 class IdConverter(IntegerConverter):
@@ -63,6 +73,8 @@ class Api(SmorestApi):
                 payload["errors"] = errors
                 payload["message"] = _describe(errors)
             headers = data.get("headers") or {}
+        if isinstance(error, Unauthorized):
+            headers = {"WWW-Authenticate": 'Bearer realm="reelscope"', **headers}
         return payload, error.code, headers
 
 
@@ -90,4 +102,8 @@ def make_api(app) -> Api:
     app.url_map.converters["id"] = IdConverter
     api = Api(app, spec_kwargs={"info": {"description": "Find the moment you mean in your own videos."}})
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+    api.spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer",
+        "description": "a user's personal API key (made on their account page or with `reelscope users key`), "
+                       "or the site's REELSCOPE_ADMIN_TOKEN"})
     return api

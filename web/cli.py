@@ -19,6 +19,7 @@ from indexer.worker import worker_command
 from search.request import MODES
 from settings import get_settings
 from web.recommend_cli import recommend_group
+from web.users_cli import users_group
 
 
 def _create_app():
@@ -39,6 +40,7 @@ cli.add_command(index_group)
 cli.add_command(models_group)
 cli.add_command(worker_command)
 cli.add_command(recommend_group)
+cli.add_command(users_group)
 
 
 @cli.command("serve", with_appcontext=False)  # builds its own app, or none
@@ -146,8 +148,31 @@ def demo(ctx, folder, then_serve):
     code = subprocess.call([sys.executable, "-m", "web.cli", "index", "add", str(folder)], env=os.environ.copy())
     if code not in (0, 1):
         sys.exit(code)
+    password = _demo_viewer(settings)
+    click.echo(f"sign in as demo, password {password} (a new one each run); the first admin account is made at "
+               f"/setup, or with `reelscope users create NAME --admin`")
     if then_serve:
         ctx.invoke(serve)
+
+
+def _demo_viewer(settings) -> str:
+    """The viewer `demo`, with a fresh password: printed for whoever ran the demo, so one command still does it."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from catalog import User
+
+    from . import accounts
+
+    password = secrets.token_urlsafe(9)
+    with open_catalog(settings).session() as s:
+        user = s.scalar(select(User).where(User.username == "demo"))
+        if user is None:
+            accounts.create_account(s, "demo", password, name="Demo viewer")
+        else:
+            accounts.set_password(s, user, password)
+    return password
 
 
 if __name__ == "__main__":

@@ -5,37 +5,18 @@ import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, select
 
 from catalog import EventType, User
 from search.recommend import UnknownUser
 from search.recommend import events as user_events
 from search.recommend.blend import MODES
 
-from .api import API_PREFIX, MAX_ID, first_keyframes, media_url, thumbnail_url
+from . import auth
+from .api import API_PREFIX, MAX_ID, needs_caller, first_keyframes, media_url, thumbnail_url
 from .extensions import current_catalog, current_recommender
 
 bp = Blueprint("recommend", __name__, url_prefix=API_PREFIX,
                description="Users, what they watch, and what they might watch next")
-
-
-_NOT_BLANK = ma.validate.Regexp(r"[\s\S]*\S", error="must not be blank")
-
-
-class UserCreate(ma.Schema):
-    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=user_events.MAX_NAME), _NOT_BLANK])
-
-
-class UserSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    name = ma.fields.String(required=True)
-    created_at = ma.fields.DateTime(required=True)
-
-
-class UserList(ma.Schema):
-    total = ma.fields.Integer(required=True)
-    offset = ma.fields.Integer(required=True)
-    users = ma.fields.List(ma.fields.Nested(UserSchema), required=True)
 
 
 class PageArgs(ma.Schema):
@@ -47,7 +28,8 @@ _SECONDS = ma.validate.Range(0, user_events.MAX_SECONDS)
 
 
 class EventIn(ma.Schema):
-    user_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, MAX_ID))
+    user_id = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(1, MAX_ID),
+                                metadata={"description": "whose event: yours when left out"})
     video_id = ma.fields.Integer(allow_none=True, strict=True, validate=ma.validate.Range(1, MAX_ID),
                                  metadata={"description": "required for every type but search"})
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(EventType.ALL))
@@ -78,7 +60,7 @@ def _event_shapes() -> dict:
     """
     seconds = {"type": "number", "minimum": 0, "maximum": user_events.MAX_SECONDS}
     common = {
-        "user_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "user_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "whose event: yours when left out"},
         "position": {**seconds, "nullable": True, "description": "seconds into the video"},
         "watch_seconds": {**seconds, "nullable": True, "description": "seconds watched since the last progress event"},
         "client_event_id": {"type": "string", "minLength": 1, "maxLength": user_events.MAX_CLIENT_ID,
@@ -90,12 +72,12 @@ def _event_shapes() -> dict:
     video = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     plays = [t for t in user_events.VIDEO_EVENTS if t != EventType.PROGRESS]
     return {"oneOf": [
-        {"type": "object", "additionalProperties": False, "required": ["user_id", "type", "video_id"],
+        {"type": "object", "additionalProperties": False, "required": ["type", "video_id"],
          "properties": {**common, "type": {"type": "string", "enum": plays}, "video_id": video}},
-        {"type": "object", "additionalProperties": False, "required": ["user_id", "type", "video_id", "position"],
+        {"type": "object", "additionalProperties": False, "required": ["type", "video_id", "position"],
          "properties": {**common, "type": {"type": "string", "enum": [EventType.PROGRESS]}, "video_id": video,
                         "position": {**seconds, "description": "seconds into the video"}}},
-        {"type": "object", "additionalProperties": False, "required": ["user_id", "type", "query"],
+        {"type": "object", "additionalProperties": False, "required": ["type", "query"],
          "properties": {**common, "type": {"type": "string", "enum": [EventType.SEARCH]},
                         "video_id": {**video, "nullable": True},
                         "query": {"type": "string", "minLength": 1, "maxLength": user_events.MAX_QUERY,
@@ -175,15 +157,29 @@ class Recommendations(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(Recommendation), required=True)
 
 
-def _user_dict(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "created_at": user.created_at}
+def _needs_caller(view):
+    return needs_caller(bp, view)
 
 
-def _get_user(session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        abort(404, message=f"no user with id {user_id}")
-    return user
+def _acting_for_existing(user_id: int) -> None:
+    """403 for another user's id (whether or not it exists), then 404 for an admin asking of no one."""
+    auth.acting_for(user_id)
+    with current_catalog().session() as s:
+        if s.get(User, user_id) is None:
+            abort(404, message=f"no user with id {user_id}")
+
+
+def _for_caller(events: list[dict]) -> list[dict]:
+    """Each event is the caller's own (user_id may be left out) unless an admin records for someone."""
+    caller = auth.signed_in()
+    for n, event in enumerate(events):
+        if event.get("user_id") is None:
+            if caller.id is None:
+                abort(422, message=f"event {n}: user_id: the admin token is no one; say whose event this is")
+            event["user_id"] = caller.id
+        elif event["user_id"] != caller.id and not caller.is_admin:
+            abort(403, message=f"event {n}: that is another user's id: you may record only your own events")
+    return events
 
 
 def _store(events: list[dict]) -> list[user_events.Stored]:
@@ -196,40 +192,8 @@ def _store(events: list[dict]) -> list[user_events.Stored]:
             abort(422, message=str(exc))
 
 
-@bp.route("/users")
-class Users(MethodView):
-    @bp.arguments(PageArgs, location="query", as_kwargs=True)
-    @bp.response(200, UserList)
-    def get(self, offset, limit):
-        """Everyone who has a feed, oldest first."""
-        with current_catalog().session() as s:
-            users = s.scalars(select(User).order_by(User.id).offset(offset).limit(limit)).all()
-            return {"total": s.scalar(select(func.count()).select_from(User)), "offset": offset,
-                    "users": [_user_dict(u) for u in users]}
-
-    @bp.arguments(UserCreate)
-    @bp.response(201, UserSchema)
-    def post(self, body):
-        """Create a user (a name to pick in the UI; no password: this is a self-hosted, trusted setting)."""
-        with current_catalog().session() as s:
-            try:
-                return _user_dict(user_events.create_user(s, body["name"]))
-            except user_events.EventError as exc:
-                abort(422, message=str(exc))
-
-
-@bp.route("/users/<id:user_id>")
-class UserById(MethodView):
-    @bp.response(200, UserSchema)
-    @bp.alt_response(404, schema=None, description="no such user")
-    def get(self, user_id):
-        """One user."""
-        with current_catalog().session() as s:
-            return _user_dict(_get_user(s, user_id))
-
-
 _EVENT_DOC = {"content": {"application/json": {"schema": _event_shapes()}}, "required": True}
-_ERRORS = {"description": "no such user or video (404), or the event is invalid (422)",
+_ERRORS = {"description": "no such user or video (404), another user's event (403), or the event is invalid (422)",
            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
@@ -238,9 +202,10 @@ class Events(MethodView):
     @bp.doc(requestBody=_EVENT_DOC, responses={"404": _ERRORS, "422": _ERRORS, "400": _ERRORS})
     @bp.response(201, StoredEvent, description="stored")
     @bp.alt_response(200, schema=StoredEvent, description="already stored (same client_event_id): not counted again")
+    @_needs_caller
     def post(self):
         """Record one thing a user did: view, progress, complete, like, dislike, skip or search."""
-        stored = _store([_load_body(EventIn())])[0]
+        stored = _store(_for_caller([_load_body(EventIn())]))[0]
         return {"id": stored.id, "client_event_id": stored.client_event_id,
                 "duplicate": stored.duplicate}, (200 if stored.duplicate else 201)
 
@@ -253,9 +218,10 @@ class EventBatch(MethodView):
                                   "items": _event_shapes()}}}}}},
             responses={"404": _ERRORS, "422": _ERRORS, "400": _ERRORS})
     @bp.response(200, StoredBatch)
+    @_needs_caller
     def post(self):
         """Record up to 500 events at once, all or none (a bad one rejects the batch and says which)."""
-        stored = _store(_load_body(EventBatchIn())["events"])
+        stored = _store(_for_caller(_load_body(EventBatchIn())["events"]))
         return {"stored": sum(not e.duplicate for e in stored), "duplicates": sum(e.duplicate for e in stored),
                 "events": [{"id": e.id, "client_event_id": e.client_event_id, "duplicate": e.duplicate}
                            for e in stored]}
@@ -266,10 +232,11 @@ class UserHistory(MethodView):
     @bp.arguments(PageArgs, location="query", as_kwargs=True)
     @bp.response(200, History)
     @bp.alt_response(404, schema=None, description="no such user")
+    @_needs_caller
     def get(self, user_id, offset, limit):
         """What the user did, newest first."""
+        _acting_for_existing(user_id)
         with current_catalog().session() as s:
-            _get_user(s, user_id)
             total, rows = user_events.history(s, user_id, limit, offset)
             return {"user_id": user_id, "total": total, "offset": offset,
                     "events": [{"id": e.id, "video_id": e.video_id, "type": e.type, "position": e.position,
@@ -278,10 +245,11 @@ class UserHistory(MethodView):
 
     @bp.response(200, HistoryDeleted)
     @bp.alt_response(404, schema=None, description="no such user")
+    @_needs_caller
     def delete(self, user_id):
         """Forget everything the user did; their next feed no longer knows any of it."""
+        _acting_for_existing(user_id)
         with current_catalog().session() as s:
-            _get_user(s, user_id)
             return {"user_id": user_id, "deleted": user_events.delete_history(s, user_id)}
 
 
@@ -290,8 +258,10 @@ class UserRecommendations(MethodView):
     @bp.arguments(RecommendationArgs, location="query", as_kwargs=True)
     @bp.response(200, Recommendations)
     @bp.alt_response(404, schema=None, description="no such user")
+    @_needs_caller
     def get(self, user_id, k, mode):
         """The user's "For you" feed: videos to watch next, each with the reasons it is there."""
+        _acting_for_existing(user_id)
         try:
             feed = current_recommender().recommend(user_id, k, mode=mode)
         except UnknownUser as exc:

@@ -1,19 +1,20 @@
 """The web UI: server-rendered pages over the same engine and catalog as the JSON API.
 
-Search (`/`), watch (`/watch/<id>`), the feed (`/for-you`), the library, admin, and picking a user
-(`/me`). Viewers have no passwords: who they are lives in a signed cookie session. Every POST here
-carries the session's CSRF token (a form field, or the X-CSRF-Token header from page scripts).
+Search (`/`), watch (`/watch/<id>`), the feed (`/for-you`), the library, admin, signing in (`/login`,
+`/setup` for the first admin) and your account (`/me`). Who is asking is `auth`'s business (a signed
+cookie session, or an auth proxy's header). Every POST here carries the session's CSRF token (a form
+field, or the X-CSRF-Token header from page scripts).
 
 This module is the UI's one blueprint, `pages`: every page's URL and the hooks all pages share. The
-views live by page in ui_search, ui_watch, ui_users, ui_library and ui_admin; who is asking (session,
-CSRF, admin login) in ui_session; the template filters in ui_display.
+views live by page in ui_search, ui_watch, ui_users, ui_library, ui_admin and ui_account; the
+page hooks in ui_session; the template filters in ui_display.
 """
 from __future__ import annotations
 
 from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import ui_admin, ui_display, ui_library, ui_search, ui_session, ui_users, ui_watch
+from . import ui_account, ui_admin, ui_display, ui_library, ui_search, ui_session, ui_users, ui_watch
 
 pages = Blueprint("pages", __name__)
 
@@ -38,9 +39,19 @@ URLS = [
     ("/admin/login", "POST", ui_admin.admin_login),
     ("/admin/logout", "POST", ui_admin.admin_logout),
     ("/admin/<any(index, retry, reindex):action>", "POST", ui_admin.admin_action),
-    ("/me", "GET", ui_users.me),
-    ("/me", "POST", ui_users.choose_user),
-    ("/me/leave", "POST", ui_users.leave),
+    ("/admin/users", "POST", ui_admin.create_user),
+    ("/admin/users/<id:user_id>/<any(claim, admin, viewer, remove):action>", "POST", ui_admin.user_action),
+    ("/login", "GET", ui_account.sign_in_page),
+    ("/login", "POST", ui_account.sign_in),
+    ("/logout", "POST", ui_account.sign_out),
+    ("/setup", "GET", ui_account.setup_page),
+    ("/setup", "POST", ui_account.setup),
+    ("/me", "GET", ui_account.account_page),
+    ("/me/password", "POST", ui_account.change_password),
+    ("/me/keys", "POST", ui_account.create_key),
+    ("/me/keys/<id:key_id>/revoke", "POST", ui_account.revoke_key),
+    ("/me/export", "GET", ui_account.export_account),
+    ("/me/delete", "POST", ui_account.delete_account),
 ]
 for rule, method, view in URLS:
     pages.add_url_rule(rule, view_func=view, methods=[method])

@@ -1,16 +1,19 @@
-"""The admin page (`/admin`): log in with the admin token, index a folder, retry, re-index, watch the jobs.
+"""The admin page (`/admin`): index a folder under the library roots, retry, re-index, watch the jobs,
+and manage accounts. Open to admin accounts, and to a session logged in with the site's admin token.
 
-It does what the admin API does (`admin_api`'s functions), behind its own session login.
+It does what the admin API does (`admin_api`'s functions).
 """
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from sqlalchemy import select
 
+from catalog import User
 from indexer.status import status_report
 
-from . import admin_api
+from . import accounts, admin_api, auth
 from .extensions import current_catalog
-from .ui_session import is_admin, token_mark
+from .hardening import sign_in_limit
 
 
 def _admin_report() -> dict:
@@ -19,28 +22,47 @@ def _admin_report() -> dict:
     return report
 
 
+def _is_admin() -> bool:
+    caller = auth.current_caller()
+    return caller is not None and caller.is_admin
+
+
+def _require_admin() -> None:
+    if not _is_admin():
+        abort(403, "only an admin may do this: sign in with an admin account")
+
+
+def _users() -> list[dict]:
+    with current_catalog().session() as s:
+        return [accounts.account_dict(u) for u in s.scalars(select(User).order_by(User.id).limit(1000))]
+
+
 def admin_page():
-    configured = bool(current_app.config["REELSCOPE"].admin_token)
-    if not configured or not is_admin():
-        return render_template("admin_login.html", configured=configured)
-    return render_template("admin.html", report=_admin_report(), jobs=admin_api.jobs(30))
+    if not _is_admin():
+        status = 403 if auth.current_caller() is not None else 401
+        return render_template("admin_login.html", token_configured=bool(current_app.config["REELSCOPE"].admin_token),
+                               signed_in=auth.current_caller() is not None), status
+    return render_template("admin.html", report=_admin_report(), jobs=admin_api.jobs(30), users=_users(),
+                           roots=[str(r) for r in admin_api.library_roots()],
+                           token_login=bool(session.get("admin")), me=auth.current_caller())
 
 
 def admin_jobs_fragment():
     """The job table alone, polled by the admin page while it is open."""
-    if not is_admin():
-        abort(403, "log in as admin first")
+    _require_admin()
     return render_template("_jobs.html", jobs=admin_api.jobs(30), report=_admin_report())
 
 
 def admin_login():
-    token = current_app.config["REELSCOPE"].admin_token
-    if not token:
-        abort(403, "admin is off: set REELSCOPE_ADMIN_TOKEN on the server")
-    if not admin_api.token_matches(request.form.get("token", "").strip()):
+    if not current_app.config["REELSCOPE"].admin_token:
+        abort(403, "token login is off: set REELSCOPE_ADMIN_TOKEN on the server, or sign in with an admin account")
+    limit, address = sign_in_limit(), request.remote_addr or ""
+    limit.check(address)
+    if not auth.admin_token_matches(request.form.get("token", "").strip()):
+        limit.failed(address)
         flash("That is not the admin token.", "error")
         return redirect(url_for("pages.admin_page"))
-    session["admin"] = token_mark(token)
+    session["admin"] = auth.token_mark(current_app.config["REELSCOPE"].admin_token)
     return redirect(url_for("pages.admin_page"))
 
 
@@ -50,8 +72,7 @@ def admin_logout():
 
 
 def admin_action(action):
-    if not is_admin():
-        abort(403, "log in as admin first")
+    _require_admin()
     try:
         if action == "index":
             started = admin_api.index_path(request.form.get("path", ""), force=bool(request.form.get("force")))
@@ -67,4 +88,51 @@ def admin_action(action):
     else:
         flash({"retry": "Nothing has failed: nothing to retry.",
                "reindex": "Nothing to re-index: every video was made by the current models."}.get(action, ""))
+    for note in started.get("notes", []):
+        flash(note, "error")
+    return redirect(url_for("pages.admin_page"))
+
+
+# -- accounts ------------------------------------------------------------------------------------------
+
+def _user_or_404(s, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None:
+        abort(404, f"no user with id {user_id}")
+    return user
+
+
+def create_user():
+    _require_admin()
+    form = request.form
+    with current_catalog().session() as s:
+        try:
+            user = accounts.create_account(s, form.get("username", ""), form.get("password", ""),
+                                           name=form.get("name"), admin=bool(form.get("admin")))
+        except accounts.AccountError as exc:
+            flash(str(exc).capitalize() + ".", "error")
+            return redirect(url_for("pages.admin_page"))
+        flash(f"Account {user.username} made: tell them their user name and password.")
+    return redirect(url_for("pages.admin_page"))
+
+
+def user_action(user_id, action):
+    """claim (a user from before accounts gets a user name and password), admin / viewer, remove."""
+    _require_admin()
+    form = request.form
+    with current_catalog().session() as s:
+        user = _user_or_404(s, user_id)
+        label = user.username or user.name
+        try:
+            if action == "claim":
+                accounts.claim(s, user, form.get("username", ""), form.get("password", ""))
+                flash(f"{user.name} is now the account {user.username}, with their history.")
+            elif action in ("admin", "viewer"):
+                accounts.set_admin(s, user, action == "admin")
+                flash(f"{label} is {'an admin' if action == 'admin' else 'a viewer'} now.")
+            else:
+                accounts.delete_account(s, user)
+                flash(f"{label} and their history are removed.")
+        except accounts.AccountError as exc:
+            flash(str(exc).capitalize() + ".", "error")
     return redirect(url_for("pages.admin_page"))

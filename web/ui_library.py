@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from catalog import Job, Video, VideoStatus
 
+from . import auth
 from .api import first_keyframes, thumbnail_url
 from .extensions import current_catalog
 from .videos_api import VIDEO_SORTS
@@ -21,6 +22,7 @@ def _skipped(video: Video) -> list[dict]:
 
 
 def library_page():
+    admin = auth.sees_failures()
     sort = request.args.get("sort", "added")
     sort = sort if sort in LIBRARY_SORTS else "added"
     status = request.args.get("status", "")
@@ -29,6 +31,8 @@ def library_page():
         q = select(Video)
         if status:
             q = q.where(Video.status == status)
+        if not admin:
+            q = q.where(Video.status != VideoStatus.FAILED)
         videos = s.scalars(q.order_by(*LIBRARY_SORTS[sort]).limit(1000)).all()
         ids = [v.id for v in videos]
         firsts = first_keyframes(s, ids)
@@ -43,5 +47,9 @@ def library_page():
                  "progress": jobs[v.id].progress if v.id in jobs and jobs[v.id].status == "running" else None,
                  "stage": jobs[v.id].stage if v.id in jobs else None} for v in videos]
     counts = current_catalog().counts()["by_status"]
+    statuses = VideoStatus.ALL
+    if not admin:
+        counts = {**counts, VideoStatus.FAILED: 0}
+        statuses = tuple(s for s in statuses if s != VideoStatus.FAILED)
     return render_template("library.html", videos=rows, sort=sort, status=status, counts=counts,
-                           statuses=VideoStatus.ALL)
+                           statuses=statuses)

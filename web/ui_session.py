@@ -1,21 +1,18 @@
-"""Who is asking, for every page: the viewer in the signed cookie session, the admin login, CSRF.
+"""The hooks every page runs through (set-up, the CSRF check, error pages), which `ui.py` registers.
 
-Also the hooks every page runs through (set-up, the CSRF check, error pages), which `ui.py` registers.
+Who is asking is `auth`'s business; this module asks it for the pages.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import secrets
 from pathlib import Path
 
-from flask import abort, current_app, g, jsonify, render_template, request, session
+from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from catalog import User
-
-from .extensions import current_catalog
+from . import auth
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +21,6 @@ def configure(state) -> None:
     app = state.app
     if not app.secret_key:
         app.secret_key = _secret_key(app.config["REELSCOPE"].data_dir)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "reelscope_session")
 
 
 def _secret_key(data_dir: Path) -> bytes:
@@ -49,49 +44,24 @@ def _secret_key(data_dir: Path) -> bytes:
 
 
 def layout_values() -> dict:
-    return {"csrf_token": csrf_token, "current_user": current_user, "nav": request.endpoint or ""}
-
-
-# -- identity and CSRF --------------------------------------------------------------------------------
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    return {"csrf_token": auth.csrf_token, "current_user": auth.current_caller, "nav": request.endpoint or "",
+            "auth_mode": current_app.config["REELSCOPE"].auth}
 
 
 def check_csrf():
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-    if request.is_json and not sent:
-        sent = str((request.get_json(silent=True) or {}).get("csrf_token") or "")
-    expected = session.get("csrf", "")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    """Every form and page script POST carries the session's token, signed in or not."""
+    if request.method not in auth.SAFE_METHODS and not auth.csrf_sent_matches():
         abort(400, "this form has expired or did not come from this site; reload the page and try again")
 
 
-def current_user() -> User | None:
-    if "user" not in g:
-        g.user = None
-        user_id = session.get("user_id")
-        if isinstance(user_id, int):
-            with current_catalog().session() as s:
-                g.user = s.get(User, user_id)
-                if g.user is not None:
-                    s.expunge(g.user)
-    return g.user
+def viewer():
+    """The signed-in user whose feed and likes these are; None for no one, or for the bare admin token."""
+    caller = auth.current_caller()
+    return caller if caller is not None and caller.id is not None else None
 
 
-def is_admin() -> bool:
-    token = current_app.config["REELSCOPE"].admin_token
-    # the session remembers which token it logged in with: changing the token logs everyone out
-    return bool(token) and hmac.compare_digest(session.get("admin", ""), token_mark(token))
-
-
-def token_mark(token: str) -> str:
-    return hmac.new(current_app.secret_key if isinstance(current_app.secret_key, bytes)
-                    else current_app.secret_key.encode(), token.encode(), "sha256").hexdigest()
+def sign_in_redirect():
+    return redirect(url_for("pages.sign_in_page", next=request.full_path.rstrip("?")))
 
 
 def back(default: str) -> str:

@@ -8,13 +8,14 @@ from pathlib import Path
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from catalog import Event, EventType, Tag, TagKind, Video
+from catalog import Event, EventType, Tag, TagKind, Video, VideoStatus
 from search.recommend import events as user_events
 
+from . import auth
 from .api import thumbnail_url
 from .extensions import current_catalog
 from .ui_display import TAG_MIN_CONFIDENCE, language_name
-from .ui_session import back, current_user
+from .ui_session import back, viewer
 from .videos_api import segment_track, text_tracks
 
 # Events the player and the rating buttons may send; the rest (search, ...) the server records itself.
@@ -73,7 +74,7 @@ def ratings(s, user_id: int, video_ids: list[int]) -> dict[int, str]:
 
 def _video_or_404(s, video_id: int) -> Video:
     video = s.get(Video, video_id)
-    if video is None:
+    if video is None or (video.status == VideoStatus.FAILED and not auth.sees_failures()):
         abort(404, f"There is no video {video_id} in this library.")
     return video
 
@@ -108,7 +109,7 @@ def watch_page(video_id):
             "timeline": _emotion_timeline(tags, video.duration or 0.0),
             "file_present": Path(video.path).is_file(),
         }
-        user = current_user()
+        user = viewer()
         rating = ratings(s, user.id, [video_id]).get(video_id) if user is not None else None
     return render_template("watch.html", start=start, rating=rating, **data)
 
@@ -136,9 +137,9 @@ def _finite(value, low: float, high: float) -> float | None:
 
 def player_event():
     """What the player saw the current user do (view, progress, complete)."""
-    user = current_user()
+    user = viewer()
     if user is None:
-        return jsonify(error="no_user", message="pick a user first (/me) to have your viewing remembered"), 401
+        return jsonify(error="no_user", message="sign in first (/login) to have your viewing remembered"), 401
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "send a JSON object")
@@ -159,10 +160,10 @@ def player_event():
 
 
 def rate(video_id):
-    user = current_user()
+    user = viewer()
     if user is None:
-        flash("Pick a user first: ratings shape your own feed.")
-        return redirect(url_for("pages.me", next=back(url_for("pages.watch_page", video_id=video_id))))
+        flash("Sign in first: ratings shape your own feed.")
+        return redirect(url_for("pages.sign_in_page", next=back(url_for("pages.watch_page", video_id=video_id))))
     kind = request.form.get("rating")
     if kind not in (EventType.LIKE, EventType.DISLIKE):
         abort(400, "rating must be like or dislike")

@@ -18,6 +18,7 @@ from werkzeug.security import safe_join
 from catalog import Keyframe, SegmentSource, Video, VideoStatus
 from search.tag_index import video_tags
 
+from . import auth
 from .api import API_PREFIX, first_keyframes, media_url, thumbnail_url
 from .extensions import current_catalog, current_recommender
 
@@ -288,7 +289,7 @@ def text_tracks(video: Video) -> dict:
 
 def _get_video(session, video_id: int) -> Video:
     video = session.get(Video, video_id)
-    if video is None:
+    if video is None or (video.status == VideoStatus.FAILED and not auth.sees_failures()):
         abort(404, message=f"no video with id {video_id}")
     return video
 
@@ -298,12 +299,14 @@ class Videos(MethodView):
     @bp.arguments(VideoListArgs, location="query", as_kwargs=True)
     @bp.response(200, VideoList)
     def get(self, offset, limit, sort, status=None):
-        """All videos in the catalog with their indexing status."""
+        """All videos in the catalog with their indexing status (failed ones for admins only)."""
         with current_catalog().session() as s:
             q = select(Video)
             count = select(func.count()).select_from(Video)
             if status:
                 q, count = q.where(Video.status == status), count.where(Video.status == status)
+            if not auth.sees_failures():
+                q, count = q.where(Video.status != VideoStatus.FAILED), count.where(Video.status != VideoStatus.FAILED)
             videos = s.scalars(q.order_by(*VIDEO_SORTS[sort]).offset(offset).limit(limit)).all()
             firsts = first_keyframes(s, [v.id for v in videos])
             return {"total": s.scalar(count), "offset": offset,

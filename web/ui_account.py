@@ -1,0 +1,165 @@
+"""Signing in and out, the first admin (`/setup`), and a user's own account page (`/me`): password,
+API keys, export of everything kept about them, and deleting the account."""
+from __future__ import annotations
+
+import json
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+
+from catalog import User
+
+from . import accounts, auth
+from .extensions import current_catalog
+from .hardening import sign_in_limit
+from .ui_session import back, sign_in_redirect, viewer
+
+
+def _password_mode() -> bool:
+    return current_app.config["REELSCOPE"].auth == "password"
+
+
+def _needs_setup() -> bool:
+    with current_catalog().session() as s:
+        return _password_mode() and not accounts.admin_exists(s)
+
+
+def sign_in_page():
+    return render_template("sign_in.html", next=request.args.get("next", ""), proxy=not _password_mode(),
+                           needs_setup=_needs_setup())
+
+
+def sign_in():
+    if not _password_mode():
+        abort(404, "sign-in is done by the auth proxy in front of this server")
+    limit, address = sign_in_limit(), request.remote_addr or ""
+    limit.check(address)
+    with current_catalog().session() as s:
+        user = accounts.authenticate(s, request.form.get("username", ""), request.form.get("password", ""))
+        if user is not None:
+            auth.sign_in(user)
+            flash(f"Hello, {user.name}.")
+            return redirect(back(url_for("pages.feed_page")))
+    limit.failed(address)
+    # one message for a wrong name and a wrong password, so the form tells no one who has an account
+    flash("Wrong user name or password.", "error")
+    return render_template("sign_in.html", next=request.form.get("next", ""), proxy=False,
+                           needs_setup=_needs_setup(), username=request.form.get("username", "")), 401
+
+
+def sign_out():
+    auth.sign_out()
+    return redirect(url_for("pages.search_page"))
+
+
+def setup_page():
+    if not _needs_setup():
+        abort(404, "this server already has an admin: sign in")
+    return render_template("setup.html")
+
+
+def setup():
+    if not _needs_setup():
+        abort(404, "this server already has an admin: sign in")
+    form = request.form
+    if form.get("password", "") != form.get("password_again", ""):
+        flash("The two passwords differ.", "error")
+        return render_template("setup.html", username=form.get("username", "")), 422
+    with current_catalog().session() as s:
+        try:
+            user = accounts.create_account(s, form.get("username", ""), form.get("password", ""),
+                                           name=form.get("name"), admin=True)
+        except accounts.AccountError as exc:
+            flash(str(exc).capitalize() + ".", "error")
+            return render_template("setup.html", username=form.get("username", "")), 422
+        auth.sign_in(user)
+    flash("You are this server's first admin. Index a folder below, then add accounts for the others.")
+    return redirect(url_for("pages.admin_page"))
+
+
+# -- the account page ----------------------------------------------------------------------------------
+
+def _account_page(status: int = 200, new_key: str | None = None):
+    caller = viewer()
+    with current_catalog().session() as s:
+        user = s.get(User, caller.id)
+        values = {"account": accounts.account_dict(user), "has_password": user.password_hash is not None,
+                  "keys": [accounts.key_dict(k) for k in accounts.keys(s, user.id)]}
+    return render_template("account.html", new_key=new_key, **values), status
+
+
+def account_page():
+    if viewer() is None:
+        return sign_in_redirect()
+    return _account_page()
+
+
+def _own_user(s) -> User:
+    caller = viewer()
+    if caller is None:
+        abort(401, "sign in first")
+    return s.get(User, caller.id)
+
+
+def change_password():
+    form = request.form
+    with current_catalog().session() as s:
+        user = _own_user(s)
+        if accounts.authenticate(s, user.username or "", form.get("current", "")) is None:
+            flash("That is not your current password.", "error")
+            return _account_page(403)
+        if form.get("password", "") != form.get("password_again", ""):
+            flash("The two new passwords differ.", "error")
+            return _account_page(422)
+        try:
+            accounts.set_password(s, user, form.get("password", ""))
+        except accounts.AccountError as exc:
+            flash(str(exc).capitalize() + ".", "error")
+            return _account_page(422)
+        auth.sign_in(user)  # this session stays; every other one is signed out
+    flash("Password changed. Your other sessions are signed out.")
+    return redirect(url_for("pages.account_page"))
+
+
+def create_key():
+    with current_catalog().session() as s:
+        user = _own_user(s)
+        try:
+            _, secret = accounts.create_key(s, user, request.form.get("name", ""))
+        except accounts.AccountError as exc:
+            flash(str(exc).capitalize() + ".", "error")
+            return _account_page(422)
+    # shown in this response only: a flash message would keep it in the cookie
+    return _account_page(201, new_key=secret)
+
+
+def revoke_key(key_id):
+    with current_catalog().session() as s:
+        if not accounts.revoke_key(s, _own_user(s).id, key_id):
+            abort(404, "no such key among yours")
+    flash("Key revoked: scripts using it are refused from now on.")
+    return redirect(url_for("pages.account_page"))
+
+
+def export_account():
+    with current_catalog().session() as s:
+        data = accounts.export(s, _own_user(s))
+    body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="reelscope-account.json"'})
+
+
+def delete_account():
+    with current_catalog().session() as s:
+        user = _own_user(s)
+        if user.password_hash is not None and \
+                accounts.authenticate(s, user.username or "", request.form.get("password", "")) is None:
+            flash("That is not your password: the account stays.", "error")
+            return _account_page(403)
+        try:
+            accounts.delete_account(s, user)
+        except accounts.AccountError as exc:
+            flash(str(exc).capitalize() + ".", "error")
+            return _account_page(409)
+    auth.sign_out()
+    flash("Your account, history and keys are deleted.")
+    return redirect(url_for("pages.search_page"))
