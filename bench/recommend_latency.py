@@ -81,9 +81,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+ADMIN_TOKEN = "bench-admin-token"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # every user's feed: an admin's view
+
+
 def timed(conn: http.client.HTTPConnection, path: str) -> float:
     started = time.perf_counter()
-    conn.request("GET", path)
+    conn.request("GET", path, headers=ADMIN_HEADERS)
     response = conn.getresponse()
     body = response.read()
     elapsed = time.perf_counter() - started
@@ -111,7 +115,8 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="reelscope-reclat-"))
     work.mkdir(parents=True, exist_ok=True)
     db = work / "data" / "catalog.sqlite3"
-    env = dict(os.environ, REELSCOPE_DATA_DIR=str(work / "data"), REELSCOPE_DATABASE_URL="", HF_HUB_OFFLINE="1")
+    env = dict(os.environ, REELSCOPE_DATA_DIR=str(work / "data"), REELSCOPE_DATABASE_URL="", HF_HUB_OFFLINE="1",
+               REELSCOPE_ADMIN_TOKEN=ADMIN_TOKEN)
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()

@@ -5,6 +5,7 @@ The schema is created and changed only by the Alembic migrations in `migrations/
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import numpy as np
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
@@ -242,7 +243,7 @@ class ScreenText(Base):
 
 class User(Base):
     """A viewer. `username` is how they sign in; a user from before accounts has none (and no password)
-    until an admin claims it. `session_epoch` goes up when the password changes or every session of
+    until an admin claims it. `session_epoch` changes when the password does or every session of
     the user is signed out: a signed cookie from an older epoch no longer counts."""
 
     __tablename__ = "users"
@@ -253,7 +254,9 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # random at first: SQLite hands a deleted last row's id to the next user, and a cookie of the
+    # deleted user must not open the new one's account
+    session_epoch: Mapped[int] = mapped_column(Integer, default=lambda: secrets.randbelow(2**31))
 
 
 class ApiKey(Base):

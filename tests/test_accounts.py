@@ -211,6 +211,18 @@ def test_a_viewer_exports_and_deletes_their_account_with_its_searches(site):
     assert sign_in(client, "bob").status_code == 401
 
 
+def test_a_deleted_users_cookie_does_not_open_the_next_account_given_their_id(site):
+    catalog = site["catalog"]
+    zed = make_account(catalog, "zed")  # the newest row: SQLite gives its id to the next user
+    phone = site["app"].test_client()
+    sign_in(phone, "zed")
+    assert keyed_client(site["app"], api_key(catalog, zed)).delete("/api/v1/me").get_json() == {"deleted": zed}
+    newcomer = make_account(catalog, "yan")
+    if catalog.engine.dialect.name == "sqlite":
+        assert newcomer == zed
+    assert phone.get("/api/v1/me").status_code == 401
+
+
 def test_failures_of_admin_jobs_are_shown_to_admins_not_viewers(site):
     ids, catalog = site["ids"], site["catalog"]
     viewer = keyed_client(site["app"], api_key(catalog, site["people"]["ann"]))
@@ -277,6 +289,24 @@ def test_the_first_admin_is_made_through_the_ui_once(empty_catalog):
     late.get("/login")
     assert late.post("/setup", data={"username": "mallory", "password": PASSWORD, "password_again": PASSWORD,
                                      "csrf_token": session_csrf(late)}).status_code == 404
+
+
+def test_on_a_server_with_users_only_the_admin_token_makes_the_first_admin(empty_catalog):
+    from dataclasses import replace
+
+    settings, catalog = empty_catalog
+    make_account(catalog, "early")  # e.g. the demo viewer, or users from before accounts
+    assert b"reelscope users create" in create_app(settings).test_client().get("/setup").data
+    client = create_app(replace(settings, admin_token=ADMIN_TOKEN)).test_client()
+    client.get("/setup")
+    form = {"username": "mallory", "password": PASSWORD, "password_again": PASSWORD}
+    refused = client.post("/setup", data={**form, "token": "a guess", "csrf_token": session_csrf(client)})
+    assert refused.status_code == 403
+    with catalog.session() as s:
+        assert not s.scalar(sa.select(sa.func.count()).select_from(User).where(User.is_admin.is_(True)))
+    made = client.post("/setup", data={**form, "username": "owner", "token": ADMIN_TOKEN,
+                                       "csrf_token": session_csrf(client)})
+    assert made.status_code == 302 and client.get("/api/v1/me").get_json()["username"] == "owner"
 
 
 def test_proxy_mode_believes_the_header_only_from_trusted_addresses(empty_catalog):

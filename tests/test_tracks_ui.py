@@ -9,7 +9,7 @@ import pytest
 
 from catalog import Catalog, upgrade
 from tests.conftest import make_settings
-from tests.test_ui import _screenshot, browser, page, shots  # noqa: F401 - fixtures, used by name
+from tests.test_ui import _screenshot, browser, page, shots, wait_for  # noqa: F401 - fixtures, used by name
 from tests.tracks_library import (FILM_FRENCH, FILM_GERMAN, FILM_SPEECH, FILM_WARNING, PODCAST_SPEECH,
                                   SILENT_ENGLISH, add_tracks_library)
 
@@ -39,7 +39,7 @@ def served(tmp_path_factory):
 
 
 def _ready(page):
-    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=15000)
+    wait_for(page, "document.getElementById('player').readyState >= 1", timeout=15000)
 
 
 def _lines(page) -> list[str]:
@@ -54,7 +54,7 @@ def test_an_audio_item_plays_in_an_audio_element_under_its_picture(page, served,
     assert abs(page.evaluate("document.getElementById('player').currentTime") - 2.5) < 0.5  # ?t= still starts there
     art = page.locator(".audio-art img")
     art.wait_for()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=art.element_handle())
+    wait_for(page, "img => img.complete && img.naturalWidth > 0", arg=art.element_handle())
     # the picture sits above the controls
     assert art.bounding_box()["y"] + art.bounding_box()["height"] <= page.locator("audio#player").bounding_box()["y"] + 1
     assert page.evaluate(TRACKS) == [{"label": "Speech (transcribed)", "srclang": "en", "key": "speech",
@@ -68,8 +68,8 @@ def test_an_audio_item_plays_in_an_audio_element_under_its_picture(page, served,
     line = page.locator("#transcript button").nth(2)
     start = float(line.get_attribute("data-t"))
     line.click()
-    page.wait_for_function("t => Math.abs(document.getElementById('player').currentTime - t) < 1.5", arg=start)
-    page.wait_for_function("el => el.getAttribute('aria-current') === 'true'", arg=line.element_handle())
+    wait_for(page, "t => Math.abs(document.getElementById('player').currentTime - t) < 1.5", arg=start)
+    wait_for(page, "el => el.getAttribute('aria-current') === 'true'", arg=line.element_handle())
     assert page.locator("#caption").inner_text() == PODCAST_SPEECH[2]  # the line being said, under the picture
     _screenshot(page, shots / "watch-audio.png")
 
@@ -96,14 +96,14 @@ def test_a_video_offers_each_text_track_and_the_transcript_switches(page, served
     # the player's subtitles follow the panel while they are on
     modes = [t["mode"] for t in page.evaluate(TRACKS)]
     assert modes == ["disabled", "disabled", "showing"], modes
-    page.wait_for_function("document.getElementById('player').textTracks[2].cues?.length === 2", timeout=10000)
+    wait_for(page, "document.getElementById('player').textTracks[2].cues?.length === 2", timeout=10000)
 
     line = page.locator("#transcript button").nth(1)
     start = float(line.get_attribute("data-t"))
     line.click()
-    page.wait_for_function("t => Math.abs(document.getElementById('player').currentTime - t) < 1.5", arg=start)
-    page.wait_for_function("el => el.getAttribute('aria-current') === 'true'", arg=line.element_handle())
-    page.wait_for_function("""() => { const c = document.getElementById('player').textTracks[2].activeCues;
+    wait_for(page, "t => Math.abs(document.getElementById('player').currentTime - t) < 1.5", arg=start)
+    wait_for(page, "el => el.getAttribute('aria-current') === 'true'", arg=line.element_handle())
+    wait_for(page, """() => { const c = document.getElementById('player').textTracks[2].activeCues;
         return c && Array.from(c).some(cue => cue.text.includes('mittags')); }""", timeout=10000)
     _screenshot(page, shots / "watch-tracks.png")
 

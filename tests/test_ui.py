@@ -84,6 +84,16 @@ def page(browser, served):
     context.close()
 
 
+def wait_for(page, expression: str, arg=None, timeout: float = 30000):
+    """page.wait_for_function, by polling page.evaluate: Playwright's own waiting evaluates its
+    predicate with eval(), which the pages' Content-Security-Policy rightly refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        time.sleep(0.05)
+
+
 def _screenshot(page, path):
     """Full page, with every lazy image scrolled into view and loaded first."""
     page.evaluate("""async () => {
@@ -105,7 +115,7 @@ def _player(page) -> dict:
 
 
 def _wait_for_cue(page):
-    page.wait_for_function("""() => { const v = document.getElementById('player');
+    wait_for(page, """() => { const v = document.getElementById('player');
         return v && v.readyState >= 1 && v.textTracks[0] && v.textTracks[0].activeCues
                && v.textTracks[0].activeCues.length > 0; }""", timeout=15000)
 
@@ -154,7 +164,7 @@ def test_search_a_spoken_phrase_then_play_from_the_moment(page, served, shots):
 def test_transcript_and_shots_seek_and_the_transcript_follows(page, served):
     video_id = served["ids"]["Saving money on groceries"]
     page.goto(f"/watch/{video_id}")
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    wait_for(page, "document.getElementById('player').readyState >= 1")
     segments = page.locator("#transcript button")
     assert segments.count() >= 3
     target = segments.nth(2)
@@ -163,13 +173,13 @@ def test_transcript_and_shots_seek_and_the_transcript_follows(page, served):
     _wait_for_cue(page)
     state = _player(page)
     assert start - 0.1 <= state["time"] <= start + 2.0, (state, start)
-    page.wait_for_function("el => el.getAttribute('aria-current') === 'true'", arg=target.element_handle())
+    wait_for(page, "el => el.getAttribute('aria-current') === 'true'", arg=target.element_handle())
     assert segments.nth(0).get_attribute("aria-current") is None
 
     shot = page.locator(".shots button").last
     shot_time = float(shot.get_attribute("data-t"))
     shot.click()
-    page.wait_for_function("t => Math.abs(document.getElementById('player').currentTime - t) < 2", arg=shot_time)
+    wait_for(page, "t => Math.abs(document.getElementById('player').currentTime - t) < 2", arg=shot_time)
 
 
 def test_a_script_in_the_query_is_shown_as_text(page, served, shots):
@@ -182,7 +192,7 @@ def test_a_script_in_the_query_is_shown_as_text(page, served, shots):
     assert page.locator("[data-state=no-results]").inner_text().startswith(f"No moments match “{attack} zzyzx”")
     _screenshot(page, shots / "search-no-results.png")
     page.locator("#q").fill('<img src=x onerror="alert(1)"> dough')  # through the instant path too
-    page.wait_for_function("() => document.querySelector('#results').innerText.includes('onerror')"
+    wait_for(page, "() => document.querySelector('#results').innerText.includes('onerror')"
                            " || document.querySelectorAll('.moment').length > 0")
     assert page.locator("#results img[src='x']").count() == 0
     page.wait_for_timeout(300)
@@ -209,10 +219,10 @@ def test_playback_sends_view_progress_and_complete_for_the_user(page, served):
     _sign_in(page, served, "ada")
     video_id = served["ids"]["Fusée – a rocket launch"]
     page.goto(f"/watch/{video_id}")
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    wait_for(page, "document.getElementById('player').readyState >= 1")
     duration = page.evaluate("document.getElementById('player').duration")
     page.evaluate("t => { const v = document.getElementById('player'); v.currentTime = t; v.play(); }", duration - 3)
-    page.wait_for_function("document.getElementById('player').ended", timeout=20000)
+    wait_for(page, "document.getElementById('player').ended", timeout=20000)
     with served["catalog"].session() as s:
         deadline = time.monotonic() + 5
         while True:

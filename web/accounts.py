@@ -88,13 +88,12 @@ def claim(session: Session, user: User, username: str, password: str) -> User:
 def set_password(session: Session, user: User, password: str) -> None:
     """A new password signs the user's other sessions out."""
     user.password_hash = _password_hash(password)
-    user.session_epoch = (user.session_epoch or 0) + 1
+    user.session_epoch = _next_epoch(user)
     session.commit()
 
 
-def sign_out_everywhere(session: Session, user: User) -> None:
-    user.session_epoch = (user.session_epoch or 0) + 1
-    session.commit()
+def _next_epoch(user: User) -> int:
+    return ((user.session_epoch or 0) + 1) % 2**31
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

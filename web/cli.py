@@ -149,8 +149,8 @@ def demo(ctx, folder, then_serve):
     if code not in (0, 1):
         sys.exit(code)
     password = _demo_viewer(settings)
-    click.echo(f"sign in as demo, password {password} (a new one each run); the first admin account is made at "
-               f"/setup, or with `reelscope users create NAME --admin`")
+    click.echo(f"sign in as demo, password {password} (a new one each run); make an admin account with "
+               "`reelscope users create NAME --admin`")
     if then_serve:
         ctx.invoke(serve)
 

@@ -6,6 +6,8 @@ import json
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
+from sqlalchemy import func, select
+
 from catalog import User
 
 from . import accounts, auth
@@ -21,6 +23,16 @@ def _password_mode() -> bool:
 def _needs_setup() -> bool:
     with current_catalog().session() as s:
         return _password_mode() and not accounts.admin_exists(s)
+
+
+def _setup_needs_token() -> bool:
+    """A fresh catalog's first visitor may make the admin (as immich does); once anyone has an account or
+    history, or the site has an admin token, making the first admin takes that token, so an upgraded
+    server is not handed to whoever finds /setup first."""
+    if current_app.config["REELSCOPE"].admin_token:
+        return True
+    with current_catalog().session() as s:
+        return s.scalar(select(func.count()).select_from(User)) > 0
 
 
 def sign_in_page():
@@ -51,26 +63,38 @@ def sign_out():
     return redirect(url_for("pages.search_page"))
 
 
+def _setup_form(status: int = 200, username: str = ""):
+    return render_template("setup.html", username=username, needs_token=_setup_needs_token(),
+                           token_configured=bool(current_app.config["REELSCOPE"].admin_token)), status
+
+
 def setup_page():
     if not _needs_setup():
         abort(404, "this server already has an admin: sign in")
-    return render_template("setup.html")
+    return _setup_form()
 
 
 def setup():
     if not _needs_setup():
         abort(404, "this server already has an admin: sign in")
     form = request.form
+    if _setup_needs_token():
+        limit, address = sign_in_limit(), request.remote_addr or ""
+        limit.check(address)
+        if not auth.admin_token_matches(form.get("token", "").strip()):
+            limit.failed(address)
+            flash("That is not the admin token.", "error")
+            return _setup_form(403, form.get("username", ""))
     if form.get("password", "") != form.get("password_again", ""):
         flash("The two passwords differ.", "error")
-        return render_template("setup.html", username=form.get("username", "")), 422
+        return _setup_form(422, form.get("username", ""))
     with current_catalog().session() as s:
         try:
             user = accounts.create_account(s, form.get("username", ""), form.get("password", ""),
                                            name=form.get("name"), admin=True)
         except accounts.AccountError as exc:
             flash(str(exc).capitalize() + ".", "error")
-            return render_template("setup.html", username=form.get("username", "")), 422
+            return _setup_form(422, form.get("username", ""))
         auth.sign_in(user)
     flash("You are this server's first admin. Index a folder below, then add accounts for the others.")
     return redirect(url_for("pages.admin_page"))
