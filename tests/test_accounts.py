@@ -273,6 +273,41 @@ def test_without_configured_roots_the_folders_already_indexed_are_the_roots(site
     assert outside.status_code == 403 and "/library" in outside.get_json()["message"]
 
 
+def test_the_admin_page_makes_claims_promotes_and_removes_accounts(site):
+    catalog, people = site["catalog"], site["people"]
+    with catalog.session() as s:
+        grandpa = User(name="Grandpa")  # a user from before accounts
+        s.add(grandpa)
+        s.commit()
+        grandpa = grandpa.id
+    viewer = site["app"].test_client()
+    sign_in(viewer, "ann")
+    assert viewer.post("/admin/users", data={"username": "cy", "password": PASSWORD,
+                                             "csrf_token": session_csrf(viewer)}).status_code == 403
+    admin = site["app"].test_client()
+    sign_in(admin, "ada")
+    page = admin.get("/admin").data.decode()
+    assert "<title>Admin · Reelscope</title>" in page and page.count('id="users-h"') == 1
+    assert "from before accounts" in page and "Grandpa" in page
+
+    def post(url, **form):
+        return admin.post(url, data={**form, "csrf_token": session_csrf(admin)})
+
+    assert post("/admin/users", username="cy", password=PASSWORD, name="Cy").status_code == 302
+    assert post(f"/admin/users/{grandpa}/claim", username="grandpa", password=PASSWORD).status_code == 302
+    assert post(f"/admin/users/{people['bob']}/admin").status_code == 302
+    with catalog.session() as s:
+        cy = s.scalar(sa.select(User).where(User.username == "cy"))
+        assert cy.name == "Cy" and not cy.is_admin
+        assert s.get(User, people["bob"]).is_admin
+        cy = cy.id
+    assert sign_in(site["app"].test_client(), "grandpa").status_code == 302
+    assert post(f"/admin/users/{cy}/remove").status_code == 302
+    with catalog.session() as s:
+        assert s.get(User, cy) is None
+    assert post("/admin/users/424242/remove").status_code == 404
+
+
 def test_the_first_admin_is_made_through_the_ui_once(empty_catalog):
     settings, catalog = empty_catalog
     client = create_app(settings).test_client()
