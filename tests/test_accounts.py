@@ -188,6 +188,8 @@ def test_api_keys_work_until_revoked(site):
     assert client.delete(f"/api/v1/me/keys/{key['id']}", headers={"X-CSRF-Token": session_csrf(client)}).status_code == 204
     refused = script.get("/api/v1/me")
     assert refused.status_code == 401 and "not valid" in refused.get_json()["message"]
+    page = script.get("/")  # a page asked with a dead key says so, too (and is no 500)
+    assert page.status_code == 401 and b"not valid" in page.data
 
 
 def test_a_viewer_exports_and_deletes_their_account_with_its_searches(site):

@@ -46,6 +46,7 @@ def _caller(user: User, via: str, admin: bool = False) -> Caller:
 
 def current_caller() -> Caller | None:
     if "caller" not in g:
+        g.caller = None  # a refused key is refused once: the error page then renders for no one
         g.caller = _identify()
     return g.caller
 
