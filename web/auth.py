@@ -2,7 +2,8 @@
 
 In order: an `Authorization: Bearer` key (the site's admin token, or a user's personal API key),
 then, with `REELSCOPE_AUTH=proxy`, the header an auth proxy sets (believed only from the trusted
-addresses), then the signed session cookie of a user who signed in here. A cookie (or a proxy's
+addresses), then the signed session cookie (a user who signed in here, or the admin page's token
+login). A cookie (or a proxy's
 header, which a browser sends along by itself) may be ridden by another site, so every state change
 made with one carries the session's CSRF token; a bearer key cannot be, so it needs none.
 """
@@ -57,7 +58,9 @@ def _identify() -> Caller | None:
         return _from_key(given.strip())
     settings = current_app.config["REELSCOPE"]
     if settings.auth == "proxy":
-        return _from_proxy(settings.auth_header)
+        # without the proxy's header, only the admin page's token login can be in the session:
+        # there is no password sign-in in this mode
+        return _from_proxy(settings.auth_header) or _from_session()
     return _from_session()
 
 
