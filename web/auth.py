@@ -172,8 +172,8 @@ def signed_in_user() -> Caller:
     return caller
 
 
-def sees_failures() -> bool:
-    """Failed index runs name files and say why they failed: the admin's business, not every viewer's."""
+def caller_is_admin() -> bool:
+    """Also who sees failed index runs: they name files and say why they failed, the admin's business."""
     caller = current_caller()
     return caller is not None and caller.is_admin
 

@@ -22,13 +22,8 @@ def _admin_report() -> dict:
     return report
 
 
-def _is_admin() -> bool:
-    caller = auth.current_caller()
-    return caller is not None and caller.is_admin
-
-
 def _require_admin() -> None:
-    if not _is_admin():
+    if not auth.caller_is_admin():
         abort(403, "only an admin may do this: sign in with an admin account")
 
 
@@ -38,7 +33,7 @@ def _users() -> list[dict]:
 
 
 def admin_page():
-    if not _is_admin():
+    if not auth.caller_is_admin():
         status = 403 if auth.current_caller() is not None else 401
         return render_template("admin_login.html", token_configured=bool(current_app.config["REELSCOPE"].admin_token),
                                signed_in=auth.current_caller() is not None), status

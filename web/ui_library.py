@@ -22,7 +22,7 @@ def _skipped(video: Video) -> list[dict]:
 
 
 def library_page():
-    admin = auth.sees_failures()
+    admin = auth.caller_is_admin()
     sort = request.args.get("sort", "added")
     sort = sort if sort in LIBRARY_SORTS else "added"
     status = request.args.get("status", "")

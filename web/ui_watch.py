@@ -74,7 +74,7 @@ def ratings(s, user_id: int, video_ids: list[int]) -> dict[int, str]:
 
 def _video_or_404(s, video_id: int) -> Video:
     video = s.get(Video, video_id)
-    if video is None or (video.status == VideoStatus.FAILED and not auth.sees_failures()):
+    if video is None or (video.status == VideoStatus.FAILED and not auth.caller_is_admin()):
         abort(404, f"There is no video {video_id} in this library.")
     return video
 

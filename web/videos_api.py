@@ -289,7 +289,7 @@ def text_tracks(video: Video) -> dict:
 
 def _get_video(session, video_id: int) -> Video:
     video = session.get(Video, video_id)
-    if video is None or (video.status == VideoStatus.FAILED and not auth.sees_failures()):
+    if video is None or (video.status == VideoStatus.FAILED and not auth.caller_is_admin()):
         abort(404, message=f"no video with id {video_id}")
     return video
 
@@ -305,7 +305,7 @@ class Videos(MethodView):
             count = select(func.count()).select_from(Video)
             if status:
                 q, count = q.where(Video.status == status), count.where(Video.status == status)
-            if not auth.sees_failures():
+            if not auth.caller_is_admin():
                 q, count = q.where(Video.status != VideoStatus.FAILED), count.where(Video.status != VideoStatus.FAILED)
             videos = s.scalars(q.order_by(*VIDEO_SORTS[sort]).offset(offset).limit(limit)).all()
             firsts = first_keyframes(s, [v.id for v in videos])
