@@ -47,6 +47,9 @@ class Settings:
     auth: str = field(default_factory=lambda: _env("AUTH", "password"))
     auth_header: str = field(default_factory=lambda: _env("AUTH_HEADER", "Remote-User"))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", "127.0.0.1,::1"))
+    # "1": the library itself (search, videos, pictures, media, status) answers only signed-in users;
+    # by default anyone who reaches the server may search and watch, and only their own data is private
+    sign_in_required: bool = field(default_factory=lambda: _env("SIGN_IN_REQUIRED", "0") in ("1", "true", "yes"))
     # the folders (os.pathsep between them) an admin may index from the web; empty: the folders already indexed
     library_roots: str = field(default_factory=lambda: _env("LIBRARY_ROOTS", ""))
     # sign-in attempts one address may make (Flask-Limiter notation); where the counts live ("memory://",

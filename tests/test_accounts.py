@@ -346,6 +346,22 @@ def test_on_a_server_with_users_only_the_admin_token_makes_the_first_admin(empty
     assert made.status_code == 302 and client.get("/api/v1/me").get_json()["username"] == "owner"
 
 
+def test_a_server_can_keep_its_whole_library_for_signed_in_users(site):
+    from dataclasses import replace
+
+    app = create_app(replace(site["settings"], sign_in_required=True))
+    anyone = app.test_client()
+    video = site["ids"]["good"]
+    for url in ("/api/v1/search?q=bread", "/api/v1/videos", f"/api/v1/videos/{video}/media", "/api/v1/status"):
+        assert anyone.get(url).status_code == 401, url
+    for page in ("/", f"/watch/{video}", "/library"):
+        assert anyone.get(page).headers["Location"].startswith("/login"), page
+    assert anyone.get("/login").status_code == 200 and anyone.get("/api/v1/openapi.json").status_code == 200
+    assert sign_in(anyone, "ann").status_code == 302
+    assert anyone.get("/api/v1/videos").status_code == 200 and anyone.get("/library").status_code == 200
+    assert keyed_client(app, api_key(site["catalog"], site["people"]["bob"])).get("/api/v1/videos").status_code == 200
+
+
 def test_proxy_mode_believes_the_header_only_from_trusted_addresses(empty_catalog):
     settings, catalog = empty_catalog
     from dataclasses import replace

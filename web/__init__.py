@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = make_api(app)  # before the blueprints: it registers the <id:...> URL converter
     for module in (status, search_api, videos_api, tags_api, admin_api, recommend_api, accounts_api):
         api.register_blueprint(module.bp)
+    if settings.sign_in_required:
+        app.before_request(lambda: auth.check_signed_in_everywhere(API_PREFIX))
     app.before_request(_api_csrf)
     app.register_blueprint(ui.pages)
     _start_background(app, settings)

@@ -15,7 +15,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, request, session
+from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Unauthorized
 
 from catalog import User
@@ -183,6 +183,21 @@ def admin() -> Caller:
     if not caller.is_admin:
         abort(403, "only an admin may do this")
     return caller
+
+
+OPEN_ENDPOINTS = {"pages.sign_in_page", "pages.sign_in", "pages.setup_page", "pages.setup", "static"}
+
+
+def check_signed_in_everywhere(api_prefix: str):
+    """With REELSCOPE_SIGN_IN_REQUIRED: before every request but signing in and the API's own document."""
+    if request.endpoint in OPEN_ENDPOINTS or request.path == f"{api_prefix}/openapi.json":
+        return None
+    if current_caller() is None:
+        if request.path.startswith(api_prefix + "/"):
+            raise Unauthorized("this server's library is for signed-in users: sign in, or send "
+                               "Authorization: Bearer <your API key>")
+        return redirect(url_for("pages.sign_in_page", next=request.full_path.rstrip("?")))
+    return None
 
 
 # -- CSRF --------------------------------------------------------------------------------------------
