@@ -1,4 +1,4 @@
-"""Users, their events and history, and their "For you" feed (JSON API)."""
+"""What users did (events, history) and their "For you" feed (JSON API); accounts are accounts_api's."""
 from __future__ import annotations
 
 import marshmallow as ma
