@@ -7,6 +7,7 @@ digests (a key is 32 random bytes, so a slow hash would buy nothing and cost eve
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -26,8 +27,6 @@ MAX_KEY_NAME = 64
 KEY_PREFIX = "rsk_"
 # a key's last use is written at most this often, not on every request it makes
 KEY_USE_RESOLUTION = dt.timedelta(minutes=5)
-# checked against when the user name is unknown, so a wrong name takes as long as a wrong password
-_NO_SUCH_USER_HASH = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
 
 
 class AccountError(Exception):
@@ -96,6 +95,13 @@ def _next_epoch(user: User) -> int:
     return ((user.session_epoch or 0) + 1) % 2**31
 
 
+@functools.cache
+def _no_such_user_hash() -> str:
+    """Checked against when the user name is unknown, so a wrong name takes as long as a wrong
+    password; made on first need (scrypt takes ~0.1 s), not on every import."""
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The account these credentials open, or None; the same work is done whether or not the name exists."""
     try:
@@ -103,9 +109,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     except AccountError:
         name = None
     user = session.scalar(select(User).where(User.username == name)) if name else None
-    stored = user.password_hash if user is not None and user.password_hash else _NO_SUCH_USER_HASH
-    matches = check_password_hash(stored, password or "")
-    return user if matches and stored is not _NO_SUCH_USER_HASH else None
+    known = user is not None and user.password_hash is not None
+    matches = check_password_hash(user.password_hash if known else _no_such_user_hash(), password or "")
+    return user if matches and known else None
 
 
 def proxy_user(session: Session, username: str) -> User:
@@ -121,7 +127,7 @@ def proxy_user(session: Session, username: str) -> User:
 
 
 def admin_exists(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))))
+    return _admin_count(session) > 0
 
 
 def set_admin(session: Session, user: User, admin: bool) -> None:

@@ -184,14 +184,6 @@ class Users(MethodView):
             return accounts.account_dict(user)
 
 
-def _user_or_404(s, user_id: int) -> User:
-    auth.acting_for(user_id)  # 403 first: another user's id says nothing of whether it exists
-    user = s.get(User, user_id)
-    if user is None:
-        abort(404, message=f"no user with id {user_id}")
-    return user
-
-
 @bp.route("/users/<id:user_id>")
 class UserById(MethodView):
     @bp.response(200, AccountSchema)
@@ -200,7 +192,7 @@ class UserById(MethodView):
     def get(self, user_id):
         """One account: your own, or anyone's for an admin."""
         with current_catalog().session() as s:
-            return accounts.account_dict(_user_or_404(s, user_id))
+            return accounts.account_dict(auth.user_acted_for(s, user_id))
 
     @bp.response(200, Deleted)
     @bp.alt_response(404, schema=None, description="no such user (admins)")
@@ -209,4 +201,4 @@ class UserById(MethodView):
     def delete(self, user_id):
         """Delete an account and its history: your own, or anyone's for an admin."""
         with current_catalog().session() as s:
-            return _delete(s, _user_or_404(s, user_id))
+            return _delete(s, auth.user_acted_for(s, user_id))

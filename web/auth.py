@@ -3,9 +3,9 @@
 In order: an `Authorization: Bearer` key (the site's admin token, or a user's personal API key),
 then, with `REELSCOPE_AUTH=proxy`, the header an auth proxy sets (believed only from the trusted
 addresses), then the signed session cookie (a user who signed in here, or the admin page's token
-login). A cookie (or a proxy's
-header, which a browser sends along by itself) may be ridden by another site, so every state change
-made with one carries the session's CSRF token; a bearer key cannot be, so it needs none.
+login). A cookie (or a proxy's header, which a browser sends along by itself) may be ridden by
+another site, so every state change made with one carries the session's CSRF token; a bearer key
+cannot be, so it needs none.
 """
 from __future__ import annotations
 
@@ -162,6 +162,15 @@ def acting_for(user_id: int) -> Caller:
     if caller.id != user_id and not caller.is_admin:
         abort(403, "that is another user's data: you may read and change only your own")
     return caller
+
+
+def user_acted_for(s, user_id: int) -> User:
+    """The user whose data the caller asks for (acting_for), then 404 for an admin asking of no one."""
+    acting_for(user_id)
+    user = s.get(User, user_id)
+    if user is None:
+        abort(404, f"no user with id {user_id}")
+    return user
 
 
 def signed_in_user() -> Caller:

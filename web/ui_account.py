@@ -13,7 +13,7 @@ from catalog import User
 from . import accounts, auth
 from .extensions import current_catalog
 from .hardening import sign_in_limit
-from .ui_session import back, sign_in_redirect, viewer
+from .ui_session import back, flash_refusal, sign_in_redirect, viewer
 
 
 def _password_mode() -> bool:
@@ -93,7 +93,7 @@ def setup():
             user = accounts.create_account(s, form.get("username", ""), form.get("password", ""),
                                            name=form.get("name"), admin=True)
         except accounts.AccountError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash_refusal(exc)
             return _setup_form(422, form.get("username", ""))
         auth.sign_in(user)
     flash("You are this server's first admin. Index a folder below, then add accounts for the others.")
@@ -137,7 +137,7 @@ def change_password():
         try:
             accounts.set_password(s, user, form.get("password", ""))
         except accounts.AccountError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash_refusal(exc)
             return _account_page(422)
         auth.sign_in(user)  # this session stays; every other one is signed out
     flash("Password changed. Your other sessions are signed out.")
@@ -150,7 +150,7 @@ def create_key():
         try:
             _, secret = accounts.create_key(s, user, request.form.get("name", ""))
         except accounts.AccountError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash_refusal(exc)
             return _account_page(422)
     # shown in this response only: a flash message would keep it in the cookie
     return _account_page(201, new_key=secret)
@@ -182,7 +182,7 @@ def delete_account():
         try:
             accounts.delete_account(s, user)
         except accounts.AccountError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash_refusal(exc)
             return _account_page(409)
     auth.sign_out()
     flash("Your account, history and keys are deleted.")

@@ -14,6 +14,7 @@ from indexer.status import status_report
 from . import accounts, admin_api, auth
 from .extensions import current_catalog
 from .hardening import sign_in_limit
+from .ui_session import flash_refusal
 
 
 def _admin_report() -> dict:
@@ -90,13 +91,6 @@ def admin_action(action):
 
 # -- accounts ------------------------------------------------------------------------------------------
 
-def _user_or_404(s, user_id: int) -> User:
-    user = s.get(User, user_id)
-    if user is None:
-        abort(404, f"no user with id {user_id}")
-    return user
-
-
 def create_user():
     _require_admin()
     form = request.form
@@ -105,7 +99,7 @@ def create_user():
             user = accounts.create_account(s, form.get("username", ""), form.get("password", ""),
                                            name=form.get("name"), admin=bool(form.get("admin")))
         except accounts.AccountError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash_refusal(exc)
             return redirect(url_for("pages.admin_page"))
         flash(f"Account {user.username} made: tell them their user name and password.")
     return redirect(url_for("pages.admin_page"))
@@ -116,7 +110,7 @@ def user_action(user_id, action):
     _require_admin()
     form = request.form
     with current_catalog().session() as s:
-        user = _user_or_404(s, user_id)
+        user = auth.user_acted_for(s, user_id)
         label = user.username or user.name
         try:
             if action == "claim":
@@ -129,5 +123,5 @@ def user_action(user_id, action):
                 accounts.delete_account(s, user)
                 flash(f"{label} and their history are removed.")
         except accounts.AccountError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash_refusal(exc)
     return redirect(url_for("pages.admin_page"))

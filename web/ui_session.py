@@ -9,7 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from . import auth
@@ -62,6 +62,11 @@ def viewer():
 
 def sign_in_redirect():
     return redirect(url_for("pages.sign_in_page", next=request.full_path.rstrip("?")))
+
+
+def flash_refusal(exc: Exception) -> None:
+    """An AccountError's message as the page's error line."""
+    flash(str(exc).capitalize() + ".", "error")
 
 
 def back(default: str) -> str:
