@@ -12,6 +12,12 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, 
                         Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from .words import index_form
+
+def _index_form_of_text(context) -> str:
+    return index_form(context.get_current_parameters().get("text"))
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -123,6 +129,9 @@ class TranscriptSegment(Base):
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+    # what the full-text index reads (catalog/words.py: CJK cut into words, one script); rows are
+    # written once, so the insert is the one place it is made
+    search_text: Mapped[str | None] = mapped_column(Text, default=_index_form_of_text)
     language: Mapped[str | None] = mapped_column(String(16))
     # "speech" (heard by the speech model) or "subtitles" (read from a subtitle track)
     source: Mapped[str] = mapped_column(String(16), default=SegmentSource.SPEECH, server_default=SegmentSource.SPEECH)
@@ -238,6 +247,7 @@ class ScreenText(Base):
     keyframe_id: Mapped[int] = mapped_column(ForeignKey("keyframes.id", ondelete="CASCADE"), index=True)
     time: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str | None] = mapped_column(Text, default=_index_form_of_text)  # as TranscriptSegment's
     confidence: Mapped[float] = mapped_column(Float)
 
 

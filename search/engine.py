@@ -219,7 +219,7 @@ class SearchEngine:
                 found = search_keywords(s, parsed, CANDIDATES, video_ids)
         hits = []
         for h in found:
-            covered = coverage(h.text, terms)
+            covered = coverage(h.words, terms)
             if fused and covered < MIN_KEYWORD_COVERAGE:
                 continue
             start, end = h.place
@@ -235,7 +235,7 @@ class SearchEngine:
                                     at_least=math.ceil(MIN_KEYWORD_COVERAGE * len(terms)) if fused else None)
         scored, texts = [], {}
         for h in found:
-            covered = coverage(h.text, terms)
+            covered = coverage(h.words, terms)
             if fused and covered < MIN_KEYWORD_COVERAGE:
                 continue
             keyframe_id = h.place[0]

@@ -1,5 +1,6 @@
 """Keyword channels: full-text search over transcript segments, and over on-screen text, by the same rules
-(SQLite FTS5 / PostgreSQL tsvector; both tables get their full-text index from the migrations)."""
+(SQLite FTS5 / PostgreSQL tsvector over each row's `search_text`, its words as catalog/words.py cuts
+them; both tables get their full-text index from the migrations)."""
 from __future__ import annotations
 
 import itertools
@@ -25,6 +26,7 @@ class KeywordHit:
     video_id: int
     rank: int
     text: str = ""
+    words: str = ""  # the row's text as the index reads it (catalog/words.py): what coverage is scored on
     place: tuple = ()  # PLACE_COLUMNS of the row: (start, end) of a segment, (keyframe_id,) of screen text
 
 
@@ -60,7 +62,7 @@ def match_expression(dialect: str, terms, at_least: int) -> str:
 def _run(session, table: str, terms, at_least: int, limit: int, video_ids) -> list[KeywordHit]:
     fts = FULL_TEXT_TABLES[table]
     # the row's own columns come with the match: no second query for them
-    columns = ", ".join(f"s.{c}" for c in ("id", "video_id", "text") + PLACE_COLUMNS[table])
+    columns = ", ".join(f"s.{c}" for c in ("id", "video_id", "text", "search_text") + PLACE_COLUMNS[table])
     dialect = session.get_bind().dialect.name
     params: dict = {"limit": limit}
     video_filter = ""
@@ -83,4 +85,5 @@ def _run(session, table: str, terms, at_least: int, limit: int, video_ids) -> li
                f"WHERE s.search_vector @@ q{video_filter} "
                "ORDER BY ts_rank_cd(s.search_vector, q) DESC, s.id LIMIT :limit")
     rows = session.execute(text(sql), params).all()
-    return [KeywordHit(row_id=r[0], video_id=r[1], rank=i + 1, text=r[2], place=tuple(r[3:])) for i, r in enumerate(rows)]
+    return [KeywordHit(row_id=r[0], video_id=r[1], rank=i + 1, text=r[2], words=r[3] or r[2], place=tuple(r[4:]))
+            for i, r in enumerate(rows)]

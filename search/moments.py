@@ -1,12 +1,14 @@
 """Moments: hits of every channel grouped and fused by reciprocal rank, then titled, quoted and pictured."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from catalog import Keyframe, TranscriptSegment, Video
+from catalog.words import cjk_written, folded, has_cjk, is_cjk_word
 from .channels import CHANNELS
 from .query import ParsedQuery, word_matches
 from .tag_index import Span
@@ -135,7 +137,7 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
         if said is not None:
             m.snippet, m.highlights = _snippet(said, parsed)
         elif screen:
-            m.snippet, m.highlights = _highlight(screen[0].text.split(), parsed)
+            m.snippet, m.highlights = _highlight(screen[0].text, parsed)
         visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)
         if visual:
             m.keyframe_id = visual[0].keyframe_id
@@ -147,22 +149,42 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
 
 
 def _snippet(segment, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
-    """The segment's words, with character ranges of those that match the query's content words."""
-    return _highlight([w[0].strip() for w in segment.words] or segment.text.split(), parsed)
+    """The segment's text, with character ranges of what matches the query's content words."""
+    return _highlight(segment.text, parsed)
 
 
-def _highlight(words: list[str], parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
+def _highlight(text: str, parsed: ParsedQuery) -> tuple[str, list[list[int]]]:
+    """Words that match, and in Chinese, Japanese and Korean (written without spaces) the places
+    where a query word stands in the text, whichever script either is written in."""
+    text = " ".join(text.split())
     terms = parsed.content_terms
-    text, highlights = "", []
-    for word in words:
-        if text:
-            text += " "
-        if terms and word_matches(word, terms):
+    if not terms:
+        return text, []
+    spans = []
+    for found in re.finditer(r"\S+", text):
+        word = found.group()
+        if not has_cjk(word) and word_matches(word, terms):
             core = word.strip(".,!?;:\"'()")
-            offset = len(text) + word.find(core) if core else len(text)
-            highlights.append([offset, offset + len(core)])
-        text += word
-    return text, highlights
+            offset = found.start() + word.find(core) if core else found.start()
+            spans.append((offset, offset + len(core)))
+    if has_cjk(text):
+        plain = folded(text)
+        # the query's own runs of CJK, and its words of two or more characters: a lone character
+        # cut out of a word (the し of 話し合い) would mark every other word that holds it
+        runs = set(re.findall(r"\w+", folded(parsed.text)))
+        pieces = {w for term in terms for w in (cjk_written(term.words), *term.alternatives) if len(w) > 1}
+        for written in {w for w in runs | pieces if is_cjk_word(w)}:
+            at = plain.find(written)
+            while at >= 0:
+                spans.append((at, at + len(written)))
+                at = plain.find(written, at + len(written))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return text, merged
 
 
 def overlaps_any(moment: Moment, spans) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from catalog.words import has_cjk, phrase_words, query_groups
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -17,7 +19,8 @@ _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 STOPWORDS = frozenset("""a an and are as at be but by for from has have he her his i in is it its me my
 of on or our she so that the their them there they this to was we were what when where which who
 will with you your about into over than then these those do does did not no yes can could would
-should just how why all any some very bit part where""".split())
+should just how why all any some very bit part where
+的 了 是 在 我 也 都 和 就 这 那 有 你 他 她 它 们 我们 你们 他们 一个 吗 呢 吧 啊 呀 着 个 把 被""".split())
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,15 @@ def parse(text: str) -> ParsedQuery:
     parsed = ParsedQuery(text=text.strip())
     for phrase, token in _TOKEN.findall(text):
         if phrase:
-            words = tuple(w.lower() for w in _WORD.findall(phrase))
+            words = phrase_words(phrase) if has_cjk(phrase) else tuple(w.lower() for w in _WORD.findall(phrase))
             if words:
                 parsed.terms.append(Term(words))
             continue
         words = [w.lower() for w in _WORD.findall(token)]
         if not words:
+            continue
+        if has_cjk(token):  # written without spaces: the index's words (catalog/words.py)
+            parsed.terms += [Term(group) for word in words for group in query_groups(word)]
             continue
         prefix = token.endswith("*")
         if len(words) == 1:
