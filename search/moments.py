@@ -51,13 +51,14 @@ class Moment:
     snippet: str = ""
     highlights: list[list[int]] = field(default_factory=list)
     keyframe_id: int | None = None
+    language: str | None = None  # of what the snippet shows (the segment's), else the video's
     hits: list[Hit] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
                 "end": round(self.end, 2), "score": round(self.score, 6),
                 "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
-                "highlights": self.highlights, "keyframe_id": self.keyframe_id}
+                "highlights": self.highlights, "keyframe_id": self.keyframe_id, "language": self.language}
 
 
 def group_into_moments(hits: list[Hit]) -> list[Moment]:
@@ -114,9 +115,9 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
     unspoken = [m for m in moments if best[id(m)] is None]
     unseen = [m for m in moments if not any(h.keyframe_id for h in m.hits)]
     segment = TranscriptSegment
-    columns = (segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.words)
-    titles = dict(session.execute(select(Video.id, Video.title)
-                                  .where(Video.id.in_({m.video_id for m in moments}))).all())
+    columns = (segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.language)
+    videos = {row.id: row for row in session.execute(select(Video.id, Video.title, Video.language)
+                                                     .where(Video.id.in_({m.video_id for m in moments})))}
     by_id = {row.id: row for row in session.execute(select(*columns).where(
         segment.id.in_({best[id(m)].segment_id for m in moments if best[id(m)] is not None})))}
     # one small indexed query per moment, all in one statement: with an OR of them instead,
@@ -128,7 +129,9 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
         Keyframe.video_id == m.video_id, Keyframe.time >= m.start - THUMBNAIL_LOOKBACK,
         Keyframe.time <= m.end) for m in unseen))).all() if unseen else []
     for m in moments:
-        m.title = titles.get(m.video_id, "")
+        video = videos.get(m.video_id)
+        m.title = video.title if video else ""
+        m.language = video.language if video else None
         hit = best[id(m)]
         said = by_id.get(hit.segment_id) if hit is not None else min(
             (seg for seg in inside if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end),
@@ -136,6 +139,7 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
         screen = sorted((h for h in m.hits if h.text), key=lambda h: h.rank)
         if said is not None:
             m.snippet, m.highlights = _snippet(said, parsed)
+            m.language = said.language or m.language
         elif screen:
             m.snippet, m.highlights = _highlight(screen[0].text, parsed)
         visual = sorted((h for h in m.hits if h.keyframe_id), key=lambda h: h.rank)

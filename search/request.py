@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog import Video, VideoStatus
+from catalog import TranscriptSegment, Video, VideoStatus
+from indexer.languages import language_code
 from .channels import CHANNELS
 from .moments import Moment
 
@@ -33,6 +34,9 @@ class SearchRequest:
     # only moments that overlap a segment or shot with one of these emotions / content tags
     emotions: list[str] | None = None
     tags: list[str] | None = None
+    # only videos spoken (or subtitled) in one of these languages: ISO 639-1 codes or names as
+    # containers and people write them ("zh-CN", "chi", "Chinese")
+    languages: list[str] | None = None
 
     @property
     def browsing(self) -> bool:
@@ -50,6 +54,11 @@ class SearchRequest:
             raise QueryError("k must be between 1 and 100")
         if not 0 <= self.offset <= 1000:
             raise QueryError("offset must be between 0 and 1000")
+        if self.languages is not None:
+            unknown = [lang for lang in self.languages if language_code(lang) is None]
+            if unknown:
+                raise QueryError(f"unknown language {unknown[0]!r}: give an ISO 639-1 code such as en or zh")
+            self.languages = sorted({language_code(lang) for lang in self.languages})
 
 
 @dataclass
@@ -63,7 +72,7 @@ class SearchResult:
 def filtered_videos(session: Session, request: SearchRequest) -> list[int] | None:
     """None means every indexed video; otherwise the ids the filters let through."""
     if request.video_ids is None and request.min_duration is None and request.max_duration is None \
-            and request.added_after is None and request.added_before is None:
+            and request.added_after is None and request.added_before is None and request.languages is None:
         return None
     q = select(Video.id).where(Video.status == VideoStatus.INDEXED)
     if request.video_ids is not None:
@@ -76,4 +85,8 @@ def filtered_videos(session: Session, request: SearchRequest) -> list[int] | Non
         q = q.where(Video.added_at >= request.added_after)
     if request.added_before is not None:
         q = q.where(Video.added_at <= request.added_before)
+    if request.languages is not None:
+        # the language heard, or a subtitle track's (a film in French with Chinese subtitles is both)
+        q = q.where(Video.language.in_(request.languages) | Video.id.in_(
+            select(TranscriptSegment.video_id).where(TranscriptSegment.language.in_(request.languages))))
     return list(session.scalars(q))

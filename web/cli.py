@@ -91,8 +91,9 @@ def _fewer_heaps() -> None:
 @click.option("-k", "--k", "k", default=10, show_default=True, help="How many moments.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--video", "video_ids", type=int, multiple=True, help="Only this video id (repeatable).")
+@click.option("--lang", "languages", multiple=True, help="Only videos in this language, e.g. zh (repeatable).")
 @click.option("--json", "as_json", is_flag=True)
-def search_command(query, k, mode, video_ids, as_json):
+def search_command(query, k, mode, video_ids, languages, as_json):
     """Find moments, with the same engine as the API."""
     from search.engine import SearchEngine
     from search.request import QueryError, SearchRequest
@@ -100,7 +101,8 @@ def search_command(query, k, mode, video_ids, as_json):
     settings = get_settings()
     engine = SearchEngine(settings, open_catalog(settings))
     try:
-        result = engine.search(SearchRequest(text=query, k=k, mode=mode, video_ids=list(video_ids) or None))
+        result = engine.search(SearchRequest(text=query, k=k, mode=mode, video_ids=list(video_ids) or None,
+                                             languages=list(languages) or None))
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:

@@ -46,6 +46,10 @@ class SearchArgs(ma.Schema):
                          validate=ma.validate.Length(max=20),
                          metadata={"description": "only moments with one of these content tags, e.g. kitchen "
                                                   "(GET /api/v1/tags lists them)"})
+    lang = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
+                          validate=ma.validate.Length(max=10),
+                          metadata={"description": "only videos spoken or subtitled in one of these languages "
+                                                   "(ISO 639-1 codes such as en, zh; repeat the parameter)"})
 
 
 class MomentSchema(ma.Schema):
@@ -60,6 +64,7 @@ class MomentSchema(ma.Schema):
                                 metadata={"description": "[start, end) character ranges of matched words"})
     keyframe_id = ma.fields.Integer(allow_none=True)
     thumbnail_url = ma.fields.String(allow_none=True)
+    language = ma.fields.String(allow_none=True, metadata={"description": "ISO 639-1 code of what the snippet says"})
 
 
 class SearchResponse(ma.Schema):
@@ -96,11 +101,11 @@ def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
 class Search(MethodView):
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
     @bp.response(200, SearchResponse)
-    def get(self, k, offset, mode, q="", video=None, emotion=None, tag=None, **filters):
+    def get(self, k, offset, mode, q="", video=None, emotion=None, tag=None, lang=None, **filters):
         """Moments that match the query, best first (hybrid: transcript meaning + keywords + pictures +
         on-screen text). Without q, the moments tagged with the emotion/tag filters, surest first."""
         request = SearchRequest(text=q, k=k, offset=offset, mode=mode, video_ids=video, emotions=emotion, tags=tag,
-                                **filters)
+                                languages=lang, **filters)
         if not q and not request.browsing:  # an empty search box: nothing asked, nothing wrong
             return _result(q, mode, k, offset, SearchResult([], 0, [], [NOTHING_ASKED]))
         try:
