@@ -32,6 +32,8 @@ class MediaInfo:
     video_codec: str | None = None
     audio_codec: str | None = None
     frame_count: int | None = None
+    # the container's own chapters (mkv/mp4 chapter atoms): [{"start", "end", "title"}] in seconds
+    chapters: list[dict] | None = None
 
 
 def probe(path: Path) -> MediaInfo:
@@ -74,6 +76,7 @@ def probe(path: Path) -> MediaInfo:
                                  f"({MAX_PIXELS} pixels)")
         if not duration or duration <= 0:
             raise MediaError("the file declares no duration; it may be truncated or still being written")
+        info.chapters = _chapters(container)
         return info
 
 
@@ -83,3 +86,20 @@ def _duration(container, stream) -> float:
     if container.duration:
         return container.duration / av.time_base
     return 0.0
+
+
+def _chapters(container) -> list[dict]:
+    """The chapters the file declares, in order; a chapter list that cannot be read is no chapters."""
+    try:
+        raw = container.chapters()
+    except (av.error.FFmpegError, AttributeError, ValueError):
+        return []
+    chapters = []
+    for c in raw:
+        base = c.get("time_base")
+        if not base:
+            continue
+        title = str((c.get("metadata") or {}).get("title") or "").strip()[:200]
+        chapters.append({"start": round(float(c["start"] * base), 3), "end": round(float(c["end"] * base), 3),
+                         "title": title})
+    return sorted(chapters, key=lambda c: c["start"])

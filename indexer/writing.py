@@ -70,7 +70,8 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
             "subtitles": [{"key": t.subtitles.key, "source": t.subtitles.source, "language": t.language,
                            "label": t.subtitles.label, "cues": len(t.segments)}
                           for t in texts.tracks if t.subtitles is not None],
-            "skipped": [{"key": t.key, "language": t.language, "reason": t.reason} for t in texts.skipped]}
+            "skipped": [{"key": t.key, "language": t.language, "reason": t.reason} for t in texts.skipped],
+            "chapters": info.chapters or []}
         video.warnings = warnings_for(info, audio, texts.skipped)
         used = {"speech": versions["speech"]} if info.has_audio else {}
         if texts.tracks:

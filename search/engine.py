@@ -12,18 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 import models
 from settings import Settings
 
-from catalog import Catalog, TagKind, Video, VideoStatus
+from catalog import Catalog, Embedding, Keyframe, TagKind, TranscriptSegment, Video, VideoStatus
 from .keyword import search_keywords
 from .tag_index import Span, tagged_spans
 from .query import ParsedQuery, coverage, parse
 from .channels import CHANNELS, TRANSCRIPT, VECTOR_CHANNELS, VISUAL, Channel
 from .moments import Hit, Moment, decorate, group_into_moments, overlaps_any, tagged_moments
 from .request import SearchRequest, SearchResult, filtered_videos
+from .temporal import followed_by, in_time_range
+from .chapters import chapter_at, chapters_of
+from .calibration import Calibration, confidence, load_or_fit
 from .channel_index import ChannelIndex, locate_in_catalog
 from .vocabulary import Vocabulary
 
@@ -36,6 +39,8 @@ KEYFRAME_SPAN = 4.0
 QUERY_CACHE = 2048  # encoded query vectors a process keeps (both channels together)
 # threads asking channels for the queries in flight (each query asks up to 3 besides its own thread)
 CHANNEL_THREADS = 8
+NOTHING_THERE = "nothing is said or seen there to compare with"
+NO_GOOD_MATCH = "no good match: nothing in the library is close to this; these are the nearest moments"
 
 
 class SearchEngine:
@@ -49,6 +54,7 @@ class SearchEngine:
         self._channel_pool = ThreadPoolExecutor(max_workers=CHANNEL_THREADS, thread_name_prefix="reelscope-channel")
         # paging through results, or several people asking the same, re-encodes the same text
         self._encode_query = functools.lru_cache(maxsize=QUERY_CACHE)(self._encode_uncached)
+        self._calibration: Calibration | None = None
 
     def _encode_uncached(self, channel: str, text: str) -> np.ndarray:
         vector = self.query_encoder(channel).encode([text])[0]
@@ -68,8 +74,20 @@ class SearchEngine:
 
     # -- models and indexes, loaded once ----------------------------------------------------------
 
+    def calibration(self) -> Calibration:
+        """How sure each channel's scores are, for the text model in use (search/calibration.py)."""
+        version = models.text_version(self.settings.text_model, self.settings.models_dir)
+        if self._calibration is None or not self._calibration.version.startswith(version + "+"):
+            def encoders():
+                # the full model only for the pairs, once per model version; searches use the query encoder
+                passages = models.load_text(self.settings.text_model, self.settings.device, keep=False,
+                                            models_dir=self.settings.models_dir)
+                return self.query_encoder(TRANSCRIPT.name).encode, passages.encode
+            self._calibration = load_or_fit(self.settings.models_dir, version, encoders)
+        return self._calibration
+
     def text_model(self):
-        return models.load_text(self.settings.text_model, self.settings.device)
+        return models.load_text(self.settings.text_model, self.settings.device, models_dir=self.settings.models_dir)
 
     def clip_model(self):
         return models.load_clip(self.settings.clip_model, self.settings.models_dir, self.settings.device)
@@ -103,6 +121,7 @@ class SearchEngine:
             if channel is not VISUAL or self.visual_availability().enabled:
                 self.query_encoder(channel.name, export=True)
                 self.channel_index(channel.name)
+        self.calibration()
 
     def rebuild(self) -> dict[str, int]:
         sizes = {}
@@ -118,6 +137,7 @@ class SearchEngine:
     def search(self, request: SearchRequest) -> SearchResult:
         request.validate()
         parsed = parse(request.text)
+        then_parsed = parse(request.then) if request.then else None
         notices = []
         visual = self.visual_availability()
         wanted = CHANNELS if request.mode == "hybrid" else (request.mode,)
@@ -138,23 +158,48 @@ class SearchEngine:
             page = moments[request.offset:request.offset + request.k]
             self._decorate(page, parsed)
             return SearchResult(page, len(moments), [], notices)
-        asks = {}
-        if "transcript" in wanted:
-            asks["transcript"] = functools.partial(self._transcript_hits, request.text, video_ids)
-        if "keyword" in wanted and parsed.terms:
-            asks["keyword"] = functools.partial(self._keyword_hits, parsed, video_ids, fused=request.mode != "keyword")
-        if "visual" in wanted and visual.enabled:
-            asks["visual"] = functools.partial(self._visual_hits, request.text, video_ids)
-        if "screen" in wanted and parsed.terms:
-            asks["screen"] = functools.partial(self._screen_hits, parsed, video_ids, fused=request.mode != "screen")
-        used = list(asks)
-        hits = self._ask_channels(list(asks.values()))
-        moments = group_into_moments(self._searchable(hits))
+        if request.then:
+            moments, used = followed_by(self._moments(request.text, parsed, wanted, visual, video_ids),
+                                        lambda ids: self._moments(request.then, then_parsed, wanted, visual, ids),
+                                        request.within)
+            if not moments:
+                notices.append(f"no moment where {request.then!r} follows {request.text!r} within "
+                               f"{request.within:g} s")
+        else:
+            moments, used = self._moments(request.text, parsed, wanted, visual, video_ids, request.picture)
         if constraints is not None:
             moments = [m for m in moments if all(overlaps_any(m, c.get(m.video_id, ())) for c in constraints)]
+        if request.time_from is not None or request.time_to is not None:
+            moments = [m for m in moments if in_time_range(m, request.time_from, request.time_to)]
+        # sure matches first, the less related after them, each in fused order
+        judged = "visual" not in used  # no calibration for pictures: then nothing is claimed
+        moments.sort(key=lambda m: not m.related)
+        no_good_match = judged and not any(m.related for m in moments)
+        if no_good_match:
+            notices.append(NO_GOOD_MATCH)
         page = moments[request.offset:request.offset + request.k]
-        self._decorate(page, parsed)
-        return SearchResult(page, len(moments), used, notices)
+        self._decorate(page, parsed, then_parsed)
+        return SearchResult(page, len(moments), used, notices, no_good_match=no_good_match)
+
+    def _moments(self, text: str, parsed: ParsedQuery, wanted, visual, video_ids,
+                 picture: np.ndarray | None = None) -> tuple[list[Moment], list[str]]:
+        """Every channel asked at once, the hits grouped into moments: (moments best first, channels used).
+        `picture`: a CLIP image vector that the visual channel looks for together with the words."""
+        asks = {}
+        if "transcript" in wanted:
+            asks["transcript"] = functools.partial(self._transcript_hits, text, video_ids)
+        if "keyword" in wanted and parsed.terms:
+            asks["keyword"] = functools.partial(self._keyword_hits, parsed, video_ids, fused=wanted != ("keyword",))
+        if "visual" in wanted and visual.enabled:
+            asks["visual"] = functools.partial(self._visual_hits, text, video_ids, picture)
+        if "screen" in wanted and parsed.terms:
+            asks["screen"] = functools.partial(self._screen_hits, parsed, video_ids, fused=wanted != ("screen",))
+        hits = self._ask_channels(list(asks.values()))
+        moments = group_into_moments(self._searchable(hits))
+        for m in moments:
+            m.confidence = confidence([max((h.chance for h in m.hits if h.channel == c and h.chance is not None),
+                                           default=0.0) for c in m.channels])
+        return moments, list(asks)
 
     def _ask_channels(self, asks: list) -> list[Hit]:
         """Every channel at once: encoders, FAISS and SQLite each let go of the GIL while they work, so
@@ -177,6 +222,52 @@ class SearchEngine:
         self._decorate(page, parse(""))
         return SearchResult(page, len(moments), ["visual"], [])
 
+    def more_like_moment(self, video_id: int, seconds: float, k: int) -> SearchResult:
+        """Moments like the one at `seconds` into a video: by what is said there (its segment's vector),
+        and by what is seen (its keyframe's CLIP vector) when the visual channel is on; the moment
+        itself is left out. None of the stored vectors is encoded again."""
+        visual = self.visual_availability()
+        with self.catalog.session() as s:
+            segment = s.execute(select(TranscriptSegment.id, TranscriptSegment.start, TranscriptSegment.end)
+                                .where(TranscriptSegment.video_id == video_id, TranscriptSegment.start <= seconds + 0.5,
+                                       TranscriptSegment.end >= seconds - 0.5)
+                                .order_by(TranscriptSegment.start).limit(1)).first()
+            keyframe = s.execute(select(Keyframe.id, Keyframe.time).where(Keyframe.video_id == video_id)
+                                 .order_by(func.abs(Keyframe.time - seconds)).limit(1)).first()
+            text_vector = self._stored_vector(s, TRANSCRIPT, segment.id) if segment else None
+            picture = self._stored_vector(s, VISUAL, keyframe.id) if keyframe and visual.enabled else None
+        start = min(x for x in (segment and segment.start, keyframe and keyframe.time, seconds) if x is not None)
+        end = max(x for x in (segment and segment.end, keyframe and keyframe.time, seconds) if x is not None)
+        asks, used = [], []
+        if text_vector is not None:
+            index = self.channel_index(TRANSCRIPT.name)
+            def said():
+                found = [(i, sc) for i, sc in index.search(text_vector, CANDIDATES) if i != segment.id]
+                places = index.locate([i for i, _ in found])
+                return [Hit("transcript", n + 1, sc, *places[i][:3], segment_id=i)
+                        for n, (i, sc) in enumerate((i, sc) for i, sc in found if i in places)]
+            asks.append(said)
+            used.append(TRANSCRIPT.name)
+        if picture is not None:
+            index = self.channel_index(VISUAL.name)
+            asks.append(lambda: self._keyframe_hits([(i, sc) for i, sc in index.search(picture, CANDIDATES)
+                                                     if i != keyframe.id]))
+            used.append(VISUAL.name)
+        moments = [m for m in group_into_moments(self._searchable(self._ask_channels(asks)))
+                   if not (m.video_id == video_id and m.start < end + 1.0 and m.end > start - 1.0)]
+        page = moments[:k]
+        self._decorate(page, parse(""))
+        return SearchResult(page, len(moments), used, [] if used else [NOTHING_THERE])
+
+    def _stored_vector(self, session, channel: Channel, owner_id: int) -> np.ndarray | None:
+        index = self.channel_index(channel.name)
+        if index is None:
+            return None
+        blob = session.scalar(select(Embedding.vector).where(Embedding.owner_kind == channel.owner_kind,
+                                                              Embedding.owner_id == owner_id,
+                                                              Embedding.model_version == index.model_version))
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+
     def _tag_constraints(self, request: SearchRequest, video_ids) -> list[dict[int, list[Span]]] | None:
         """One {video: spans} per tag filter (emotion, content tags); a moment must overlap a span of each."""
         if not request.emotions and not request.tags:
@@ -194,11 +285,13 @@ class SearchEngine:
         index = self.channel_index(TRANSCRIPT.name)
         found = index.search(self._encode_query("transcript", text), CANDIDATES, video_ids)
         places = index.locate([i for i, _ in found])
+        curve = self.calibration().transcript
         hits = []
         for owner_id, score in found:
             if owner_id in places:
                 video_id, start, end, _ = places[owner_id]
-                hits.append(Hit("transcript", len(hits) + 1, score, video_id, start, end, segment_id=owner_id))
+                hits.append(Hit("transcript", len(hits) + 1, score, video_id, start, end, segment_id=owner_id,
+                                chance=curve(score)))
         return hits
 
     def _keyword_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
@@ -217,6 +310,7 @@ class SearchEngine:
                                         at_least=math.ceil(MIN_KEYWORD_COVERAGE * len(terms)))
             else:
                 found = search_keywords(s, parsed, CANDIDATES, video_ids)
+        curve = self.calibration().keyword
         hits = []
         for h in found:
             covered = coverage(h.words, terms)
@@ -224,7 +318,7 @@ class SearchEngine:
                 continue
             start, end = h.place
             hits.append(Hit("keyword", len(hits) + 1, 1.0 / h.rank, h.video_id, start, end,
-                            segment_id=h.row_id, weight=covered ** 2 if fused else 1.0))
+                            segment_id=h.row_id, weight=covered ** 2 if fused else 1.0, chance=curve(covered)))
         return hits
 
     def _screen_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
@@ -233,7 +327,8 @@ class SearchEngine:
         with self.catalog.session() as s:
             found = search_keywords(s, parsed, CANDIDATES, video_ids, table="screen_texts",
                                     at_least=math.ceil(MIN_KEYWORD_COVERAGE * len(terms)) if fused else None)
-        scored, texts = [], {}
+        scored, texts, chances = [], {}, {}
+        curve = self.calibration().keyword
         for h in found:
             covered = coverage(h.words, terms)
             if fused and covered < MIN_KEYWORD_COVERAGE:
@@ -241,16 +336,23 @@ class SearchEngine:
             keyframe_id = h.place[0]
             scored.append((keyframe_id, 1.0 / h.rank))
             texts[keyframe_id] = h.text
+            chances[keyframe_id] = max(chances.get(keyframe_id, 0.0), curve(covered))
         hits = self._keyframe_hits(scored, channel="screen")
         for hit in hits:
-            hit.text = texts[hit.keyframe_id]
+            hit.text, hit.chance = texts[hit.keyframe_id], chances[hit.keyframe_id]
         return hits
 
-    def _visual_hits(self, text: str, video_ids) -> list[Hit]:
+    def _visual_hits(self, text: str, video_ids, picture: np.ndarray | None = None) -> list[Hit]:
         index = self.channel_index(VISUAL.name)
         if index is None:
             return []
-        return self._keyframe_hits(index.search(self._encode_query("visual", text), CANDIDATES, video_ids))
+        vector = self._encode_query("visual", text)
+        if picture is not None:
+            # a picture and words: the sum of the two unit vectors, the usual CLIP composed query
+            # ("this, but at night"): frames near both score highest
+            vector = picture / np.linalg.norm(picture) + vector / np.linalg.norm(vector)
+            vector = (vector / np.linalg.norm(vector)).astype(np.float32)
+        return self._keyframe_hits(index.search(vector, CANDIDATES, video_ids))
 
     def _keyframe_hits(self, found: list[tuple[int, float]], channel: str = "visual") -> list[Hit]:
         """A keyframe hit stands for the part of its shot around it."""
@@ -270,9 +372,16 @@ class SearchEngine:
             hits.append(Hit(channel, len(hits) + 1, score, video_id, start, end, keyframe_id=owner_id))
         return hits
 
-    def _decorate(self, moments: list[Moment], parsed: ParsedQuery) -> None:
+    def _decorate(self, moments: list[Moment], parsed: ParsedQuery, then_parsed: ParsedQuery | None = None) -> None:
         with self.catalog.session() as s:
             decorate(s, moments, parsed)
+            if then_parsed is not None:
+                decorate(s, [m.then for m in moments if m.then is not None], then_parsed)
+            videos = {v.id: v for v in s.scalars(select(Video).where(Video.id.in_({m.video_id for m in moments})))}
+            for m in moments:
+                chapter = chapter_at(chapters_of(s, videos[m.video_id]), m.start) if m.video_id in videos else None
+                m.chapter = {"title": chapter.title, "start": round(chapter.start, 2), "end": round(chapter.end, 2)} \
+                    if chapter is not None and chapter.source != "whole" else None
 
     def _searchable(self, hits: list[Hit]) -> list[Hit]:
         """The hits in videos that are searchable now (not being re-indexed, failed or removed since

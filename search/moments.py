@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from catalog import Keyframe, TranscriptSegment, Video
 from catalog.words import cjk_written, folded, has_cjk, is_cjk_word
+from .calibration import STRONG
 from .channels import CHANNELS
 from .query import ParsedQuery, word_matches
 from .tag_index import Span
@@ -38,6 +39,7 @@ class Hit:
     # how much of the query this hit covers (keyword hits); scales its share of the fused score
     weight: float = 1.0
     text: str | None = None  # what was read on screen (screen hits)
+    chance: float | None = None  # that it answers the query, calibrated (search/calibration.py); None: unknown
 
 
 @dataclass
@@ -53,12 +55,26 @@ class Moment:
     keyframe_id: int | None = None
     language: str | None = None  # of what the snippet shows (the segment's), else the video's
     hits: list[Hit] = field(default_factory=list)
+    then: Moment | None = None  # "this, then that": the moment of the second part (search/temporal.py)
+    chapter: dict | None = None  # {"title", "start", "end"} of the chapter it starts in (search/chapters.py)
+    confidence: float | None = None  # that it answers the query, from its channels' calibrated chances
+
+    @property
+    def related(self) -> bool:
+        """A match, not merely the nearest thing there is (unknown counts as a match)."""
+        return self.confidence is None or self.confidence >= STRONG
 
     def as_dict(self) -> dict:
-        return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
-                "end": round(self.end, 2), "score": round(self.score, 6),
-                "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
-                "highlights": self.highlights, "keyframe_id": self.keyframe_id, "language": self.language}
+        out = {"video_id": self.video_id, "title": self.title, "start": round(self.start, 2),
+               "end": round(self.end, 2), "score": round(self.score, 6),
+               "channels": {k: round(v, 4) for k, v in self.channels.items()}, "snippet": self.snippet,
+               "highlights": self.highlights, "keyframe_id": self.keyframe_id, "language": self.language,
+               "chapter": self.chapter, "related": self.related,
+               "confidence": None if self.confidence is None else round(self.confidence, 3)}
+        if self.then is not None:
+            out["then"] = {"start": round(self.then.start, 2), "end": round(self.then.end, 2),
+                           "snippet": self.then.snippet, "highlights": self.then.highlights}
+        return out
 
 
 def group_into_moments(hits: list[Hit]) -> list[Moment]:

@@ -11,6 +11,7 @@ from catalog import TranscriptSegment, Video, VideoStatus
 from indexer.languages import language_code
 from .channels import CHANNELS
 from .moments import Moment
+from .temporal import MAX_WITHIN
 
 MODES = ("hybrid",) + tuple(CHANNELS)
 MAX_QUERY_CHARS = 500
@@ -37,6 +38,14 @@ class SearchRequest:
     # only videos spoken (or subtitled) in one of these languages: ISO 639-1 codes or names as
     # containers and people write them ("zh-CN", "chi", "Chinese")
     languages: list[str] | None = None
+    # "this, then that": `then` must follow the query within `within` seconds in the same video
+    then: str | None = None
+    within: float | None = None
+    # only moments overlapping this stretch of their video, in seconds
+    time_from: float | None = None
+    time_to: float | None = None
+    # a picture to look for together with the words (a CLIP image vector: an upload or a keyframe's)
+    picture: object | None = None
 
     @property
     def browsing(self) -> bool:
@@ -54,6 +63,17 @@ class SearchRequest:
             raise QueryError("k must be between 1 and 100")
         if not 0 <= self.offset <= 1000:
             raise QueryError("offset must be between 0 and 1000")
+        if self.then is not None:
+            if not self.then.strip():
+                raise QueryError("then is empty: give what follows the query, or leave it out")
+            if len(self.then) > MAX_QUERY_CHARS:
+                raise QueryError(f"then is longer than {MAX_QUERY_CHARS} characters")
+            if self.browsing or not (self.text or "").strip():
+                raise QueryError("then needs a query to follow (q)")
+        if self.within is not None and not (self.then and 0 < self.within <= MAX_WITHIN):
+            raise QueryError(f"within goes with then, between 0 and {MAX_WITHIN:g} seconds")
+        if self.time_from is not None and self.time_to is not None and self.time_to <= self.time_from:
+            raise QueryError("to must be later than from")
         if self.languages is not None:
             unknown = [lang for lang in self.languages if language_code(lang) is None]
             if unknown:
@@ -67,6 +87,8 @@ class SearchResult:
     total: int
     channels_used: list[str]
     notices: list[str]
+    # nothing clears the bar of a match (search/calibration.py): the moments are only the nearest
+    no_good_match: bool = False
 
 
 def filtered_videos(session: Session, request: SearchRequest) -> list[int] | None:

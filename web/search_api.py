@@ -11,10 +11,11 @@ from flask_smorest import Blueprint, abort
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
-from catalog import Embedding, Keyframe
+from catalog import Embedding, Keyframe, Video, VideoStatus
 from search.tags import EMOTIONS
 from search.request import MODES, QueryError, SearchRequest, SearchResult
 
+from . import auth
 from .api import API_PREFIX, MAX_ID, thumbnail_url
 from .extensions import current_engine
 
@@ -46,10 +47,33 @@ class SearchArgs(ma.Schema):
                          validate=ma.validate.Length(max=20),
                          metadata={"description": "only moments with one of these content tags, e.g. kitchen "
                                                   "(GET /api/v1/tags lists them)"})
+    then = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+                            metadata={"description": "\"this, then that\": moments where this follows q in the same "
+                                                     "video, within `within` seconds; each moment's `then` says where"})
+    within = ma.fields.Float(validate=ma.validate.Range(min=0, max=3600, min_inclusive=False), allow_nan=False,
+                             metadata={"description": "seconds from the end of q's moment to the start of then's "
+                                                      "(default 120)"})
+    time_from = ma.fields.Float(data_key="from", validate=ma.validate.Range(0, 1e7), allow_nan=False,
+                                metadata={"description": "only moments after this second of their video"})
+    time_to = ma.fields.Float(data_key="to", validate=ma.validate.Range(0, 1e7), allow_nan=False,
+                              metadata={"description": "only moments before this second of their video"})
     lang = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
                           validate=ma.validate.Length(max=10),
                           metadata={"description": "only videos spoken or subtitled in one of these languages "
                                                    "(ISO 639-1 codes such as en, zh; repeat the parameter)"})
+
+
+class ChapterRef(ma.Schema):
+    title = ma.fields.String(required=True)
+    start = ma.fields.Float(required=True)
+    end = ma.fields.Float(required=True)
+
+
+class ThenSchema(ma.Schema):
+    start = ma.fields.Float(required=True)
+    end = ma.fields.Float(required=True)
+    snippet = ma.fields.String(required=True)
+    highlights = ma.fields.List(ma.fields.List(ma.fields.Integer()), required=True)
 
 
 class MomentSchema(ma.Schema):
@@ -65,6 +89,12 @@ class MomentSchema(ma.Schema):
     keyframe_id = ma.fields.Integer(allow_none=True)
     thumbnail_url = ma.fields.String(allow_none=True)
     language = ma.fields.String(allow_none=True, metadata={"description": "ISO 639-1 code of what the snippet says"})
+    then = ma.fields.Nested(ThenSchema, metadata={"description": "with then=: the moment that follows"})
+    chapter = ma.fields.Nested(ChapterRef, allow_none=True, metadata={"description": "the chapter the moment starts in"})
+    related = ma.fields.Boolean(required=True, metadata={
+        "description": "a match (false: only among the nearest, shown under 'less related')"})
+    confidence = ma.fields.Float(allow_none=True, metadata={
+        "description": "calibrated chance that the moment answers the query; null where it cannot be judged"})
 
 
 class SearchResponse(ma.Schema):
@@ -75,12 +105,16 @@ class SearchResponse(ma.Schema):
     k = ma.fields.Integer(required=True)
     channels_used = ma.fields.List(ma.fields.String(), required=True)
     notices = ma.fields.List(ma.fields.String(), required=True)
+    no_good_match = ma.fields.Boolean(required=True, metadata={
+        "description": "nothing clears the bar of a match; the moments are only the nearest"})
     moments = ma.fields.List(ma.fields.Nested(MomentSchema), required=True)
 
 
 class SimilarArgs(ma.Schema):
     keyframe = ma.fields.Integer(required=True, validate=ma.validate.Range(1, MAX_ID))
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
+    q = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+                         metadata={"description": "words to look for together with the picture"})
 
 
 class ImageUpload(ma.Schema):
@@ -89,12 +123,21 @@ class ImageUpload(ma.Schema):
 
 class UploadArgs(ma.Schema):
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
+    q = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+                         metadata={"description": "words to look for together with the picture"})
+
+
+class MoreLikeArgs(ma.Schema):
+    video = ma.fields.Integer(required=True, validate=ma.validate.Range(1, MAX_ID))
+    at = ma.fields.Float(required=True, validate=ma.validate.Range(0, 1e7), allow_nan=False,
+                         metadata={"description": "seconds into the video: the moment to find more like"})
+    k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
 
 
 def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
     return {"query": query, "mode": mode, "total": result.total, "offset": offset, "k": k,
             "channels_used": result.channels_used, "notices": result.notices,
-            "moments": [{**m.as_dict(), "thumbnail_url": thumbnail_url(m.keyframe_id)} for m in result.moments]}
+            "no_good_match": result.no_good_match, "moments": [{**m.as_dict(), "thumbnail_url": thumbnail_url(m.keyframe_id)} for m in result.moments]}
 
 
 @bp.route("/search")
@@ -106,7 +149,7 @@ class Search(MethodView):
         on-screen text). Without q, the moments tagged with the emotion/tag filters, surest first."""
         request = SearchRequest(text=q, k=k, offset=offset, mode=mode, video_ids=video, emotions=emotion, tags=tag,
                                 languages=lang, **filters)
-        if not q and not request.browsing:  # an empty search box: nothing asked, nothing wrong
+        if not q and not request.browsing and not request.then:  # an empty search box: nothing asked, nothing wrong
             return _result(q, mode, k, offset, SearchResult([], 0, [], [NOTHING_ASKED]))
         try:
             result = current_engine().search(request)
@@ -133,8 +176,8 @@ class SimilarToKeyframe(MethodView):
     @bp.response(200, SearchResponse)
     @bp.alt_response(404, schema=None, description="no such keyframe")
     @_needs_visual
-    def get(self, keyframe, k):
-        """Moments that look like a keyframe (visual channel)."""
+    def get(self, keyframe, k, q=None):
+        """Moments that look like a keyframe (visual channel); with q, that also match the words (hybrid)."""
         eng = current_engine()
         with eng.catalog.session() as s:
             if s.get(Keyframe, keyframe) is None:
@@ -144,7 +187,10 @@ class SimilarToKeyframe(MethodView):
                                                           Embedding.model == eng.settings.clip_model))
         if blob is None:
             abort(409, message="this keyframe has no vector from the current visual model; run `index reindex`")
-        result = eng.search_by_vector(np.frombuffer(blob, dtype=np.float32), k, exclude_keyframe=keyframe)
+        picture = np.frombuffer(blob, dtype=np.float32)
+        if q:
+            return _picture_and_words(eng, picture, q, k)
+        result = eng.search_by_vector(picture, k, exclude_keyframe=keyframe)
         return _result(f"keyframe:{keyframe}", "visual", k, 0, result)
 
     @bp.arguments(ImageUpload, location="files")
@@ -152,8 +198,9 @@ class SimilarToKeyframe(MethodView):
     @bp.response(200, SearchResponse)
     @_needs_visual
     @bp.alt_response(413, schema=None, description="image larger than 8 MB")
-    def post(self, files, k):
-        """Moments that look like an uploaded image (multipart field `image`, at most 8 MB)."""
+    def post(self, files, k, q=None):
+        """Moments that look like an uploaded image (multipart field `image`, at most 8 MB); with q,
+        that also match the words (hybrid: the picture and the words together)."""
         upload = files["image"]
         data = upload.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
@@ -165,4 +212,32 @@ class SimilarToKeyframe(MethodView):
             abort(400, message="the upload is not an image Pillow can read")
         eng = current_engine()
         vector = eng.clip_model().encode_images([image.convert("RGB")])[0]
+        if q:
+            return _picture_and_words(eng, vector, q, k)
         return _result("image", "visual", k, 0, eng.search_by_vector(vector, k))
+
+
+def _picture_and_words(eng, picture, q: str, k: int) -> dict:
+    try:
+        result = eng.search(SearchRequest(text=q, k=k, picture=picture))
+    except QueryError as exc:
+        abort(400, message=str(exc))
+    return _result(q, "hybrid", k, 0, result)
+
+
+@bp.route("/search/more-like-this")
+class MoreLikeThis(MethodView):
+    @bp.arguments(MoreLikeArgs, location="query", as_kwargs=True)
+    @bp.response(200, SearchResponse)
+    @bp.alt_response(404, schema=None, description="no such video")
+    def get(self, video, at, k):
+        """Moments like the one at `at` seconds into a video: by what is said there (transcript meaning)
+        and, when the visual channel is on, by what is seen; the moment itself is left out."""
+        eng = current_engine()
+        with eng.catalog.session() as s:
+            found = s.get(Video, video)
+            if found is None or (found.status == VideoStatus.FAILED and not auth.caller_is_admin()):
+                abort(404, message=f"no video with id {video}")
+            if at > (found.duration or 0.0) + 1.0:
+                abort(400, message=f"at is past the end of video {video} ({found.duration or 0:.1f} s)")
+        return _result(f"video:{video}@{at:g}", "hybrid", k, 0, eng.more_like_moment(video, at, k))

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
 from catalog import Keyframe, SegmentSource, Video, VideoStatus
+from search.chapters import chapters_of, chapters_vtt
 from search.tag_index import video_tags
 
 from . import auth
@@ -178,6 +179,15 @@ class TracksSchema(ma.Schema):
                                                         "when there is any, else the first subtitle track"})
 
 
+class ChapterSchema(ma.Schema):
+    start = ma.fields.Float(required=True)
+    end = ma.fields.Float(required=True)
+    title = ma.fields.String(required=True)
+    source = ma.fields.String(required=True, metadata={
+        "description": "container (the file's own chapters) | topics (where the transcript's meaning changes) | "
+                       "whole (too short or too little said to divide)"})
+
+
 class VideoDetail(VideoSummary):
     path_name = ma.fields.String(required=True, metadata={"description": "file name (not the full path)"})
     fps = ma.fields.Float(allow_none=True)
@@ -191,6 +201,8 @@ class VideoDetail(VideoSummary):
     screen_text = ma.fields.List(ma.fields.Nested(ScreenTextSchema), required=True)
     subtitles_url = ma.fields.String(required=True, metadata={"description": "the default text track's WebVTT"})
     tracks = ma.fields.Nested(TracksSchema, required=True)
+    chapters = ma.fields.List(ma.fields.Nested(ChapterSchema), required=True)
+    chapters_url = ma.fields.String(required=True, metadata={"description": "the chapters as a WebVTT chapters track"})
     warnings = ma.fields.List(ma.fields.String(), required=True,
                               metadata={"description": "what was kept from damaged or odd input, in words"})
 
@@ -338,6 +350,8 @@ class VideoById(MethodView):
                 "tags": tags["summary"], "screen_text": tags["screen_text"],
                 "subtitles_url": f"{API_PREFIX}/videos/{video.id}/subtitles.vtt",
                 "tracks": text_tracks(video),
+                "chapters": [c.as_dict() for c in chapters_of(s, video)],
+                "chapters_url": f"{API_PREFIX}/videos/{video.id}/chapters.vtt",
                 "warnings": [str(w) for w in video.warnings or []],
             })
             return body
@@ -395,6 +409,15 @@ def subtitles(video_id, track=None):
             lines += [str(i), f"{_vtt_time(seg.start)} --> {_vtt_time(max(seg.end, seg.start + 0.2))}",
                       _vtt_text(seg.text), ""]
     return Response("\n".join(lines), mimetype="text/vtt")
+
+
+@bp.route("/videos/<id:video_id>/chapters.vtt")
+@bp.doc(responses={200: {"description": "WebVTT chapters track", "content": {"text/vtt": {"schema": {"type": "string"}}}},
+                   404: {"description": "no such video"}})
+def chapters(video_id):
+    """The video's chapters (its own, else by topic) as a WebVTT chapters track."""
+    with current_catalog().session() as s:
+        return Response(chapters_vtt(chapters_of(s, _get_video(s, video_id))), mimetype="text/vtt")
 
 
 @bp.route("/videos/<id:video_id>/media")
