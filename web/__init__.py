@@ -8,7 +8,7 @@ from search.engine import SearchEngine
 from search.recommend.recommender import Recommender, model_folder
 from settings import Settings, get_settings
 
-from . import auth, hardening
+from . import auth, hardening, i18n
 from .api import API_PREFIX, make_api
 
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["trusted_proxies"] = auth.trusted_networks(settings.trusted_proxies)
     hardening.init_app(app)
+    i18n.init_app(app)  # pages in the visitor's language; the API stays English
 
     from . import accounts_api, admin_api, recommend_api, search_api, status, tags_api, ui, videos_api
 

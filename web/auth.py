@@ -194,7 +194,8 @@ def admin() -> Caller:
     return caller
 
 
-OPEN_ENDPOINTS = {"pages.sign_in_page", "pages.sign_in", "pages.setup_page", "pages.setup", "static"}
+OPEN_ENDPOINTS = {"pages.sign_in_page", "pages.sign_in", "pages.setup_page", "pages.setup", "pages.switch_language",
+                  "static"}
 
 
 def check_signed_in_everywhere(api_prefix: str):

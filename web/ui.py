@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import ui_account, ui_admin, ui_display, ui_library, ui_search, ui_session, ui_users, ui_watch
+from . import i18n, ui_messages, ui_account, ui_admin, ui_display, ui_library, ui_search, ui_session, ui_users, ui_watch
 
 pages = Blueprint("pages", __name__)
 
@@ -25,6 +25,13 @@ pages.app_context_processor(ui_session.layout_values)
 pages.add_app_template_filter(ui_display.clock, "clock")
 pages.add_app_template_filter(ui_display.language_name, "language_name")
 pages.add_app_template_filter(ui_display.marked, "marked")
+pages.add_app_template_filter(ui_display.status_name, "status_name")
+pages.add_app_template_filter(ui_display.emotion_name, "emotion_name")
+pages.add_app_template_filter(ui_messages.reason, "reason")
+pages.add_app_template_filter(ui_messages.visual_state, "visual_state")
+pages.add_app_template_filter(ui_messages.notice, "notice")
+pages.add_app_template_global(ui_display.data, "data")
+pages.after_request(ui_session.vary_by_language)
 
 # (rule, method, view); each view's endpoint is its function's name: url_for("pages.watch_page", ...)
 URLS = [
@@ -52,6 +59,7 @@ URLS = [
     ("/me/keys/<id:key_id>/revoke", "POST", ui_account.revoke_key),
     ("/me/export", "GET", ui_account.export_account),
     ("/me/delete", "POST", ui_account.delete_account),
+    ("/lang/<any(en, 'zh-Hans'):tag>", "GET", i18n.switch_language),
 ]
 for rule, method, view in URLS:
     pages.add_url_rule(rule, view_func=view, methods=[method])

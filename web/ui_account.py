@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from sqlalchemy import func, select
 
@@ -13,6 +14,7 @@ from catalog import User
 from . import accounts, auth
 from .extensions import current_catalog
 from .hardening import sign_in_limit
+from .ui_display import with_data
 from .ui_session import back, flash_refusal, sign_in_redirect, viewer
 
 
@@ -42,18 +44,18 @@ def sign_in_page():
 
 def sign_in():
     if not _password_mode():
-        abort(404, "sign-in is done by the auth proxy in front of this server")
+        abort(404, _("Sign-in is done by the auth proxy in front of this server."))
     limit, address = sign_in_limit(), request.remote_addr or ""
     limit.check(address)
     with current_catalog().session() as s:
         user = accounts.authenticate(s, request.form.get("username", ""), request.form.get("password", ""))
         if user is not None:
             auth.sign_in(user)
-            flash(f"Hello, {user.name}.")
+            flash(with_data(_("Hello, %(name)s."), name=user.name))
             return redirect(back(url_for("pages.feed_page")))
     limit.failed(address)
     # one message for a wrong name and a wrong password, so the form tells no one who has an account
-    flash("Wrong user name or password.", "error")
+    flash(_("Wrong user name or password."), "error")
     return render_template("sign_in.html", next=request.form.get("next", ""), proxy=False,
                            needs_setup=_needs_setup(), username=request.form.get("username", "")), 401
 
@@ -70,23 +72,23 @@ def _setup_form(status: int = 200, username: str = ""):
 
 def setup_page():
     if not _needs_setup():
-        abort(404, "this server already has an admin: sign in")
+        abort(404, _("This server already has an admin: sign in."))
     return _setup_form()
 
 
 def setup():
     if not _needs_setup():
-        abort(404, "this server already has an admin: sign in")
+        abort(404, _("This server already has an admin: sign in."))
     form = request.form
     if _setup_needs_token():
         limit, address = sign_in_limit(), request.remote_addr or ""
         limit.check(address)
         if not auth.admin_token_matches(form.get("token", "").strip()):
             limit.failed(address)
-            flash("That is not the admin token.", "error")
+            flash(_("That is not the admin token."), "error")
             return _setup_form(403, form.get("username", ""))
     if form.get("password", "") != form.get("password_again", ""):
-        flash("The two passwords differ.", "error")
+        flash(_("The two passwords differ."), "error")
         return _setup_form(422, form.get("username", ""))
     with current_catalog().session() as s:
         try:
@@ -96,7 +98,7 @@ def setup():
             flash_refusal(exc)
             return _setup_form(422, form.get("username", ""))
         auth.sign_in(user)
-    flash("You are this server's first admin. Index a folder below, then add accounts for the others.")
+    flash(_("You are this server's first admin. Index a folder below, then add accounts for the others."))
     return redirect(url_for("pages.admin_page"))
 
 
@@ -120,7 +122,7 @@ def account_page():
 def _own_user(s) -> User:
     caller = viewer()
     if caller is None:
-        abort(401, "sign in first")
+        abort(401, _("Sign in first."))
     return s.get(User, caller.id)
 
 
@@ -129,10 +131,10 @@ def change_password():
     with current_catalog().session() as s:
         user = _own_user(s)
         if accounts.authenticate(s, user.username or "", form.get("current", "")) is None:
-            flash("That is not your current password.", "error")
+            flash(_("That is not your current password."), "error")
             return _account_page(403)
         if form.get("password", "") != form.get("password_again", ""):
-            flash("The two new passwords differ.", "error")
+            flash(_("The two new passwords differ."), "error")
             return _account_page(422)
         try:
             accounts.set_password(s, user, form.get("password", ""))
@@ -140,7 +142,7 @@ def change_password():
             flash_refusal(exc)
             return _account_page(422)
         auth.sign_in(user)  # this session stays; every other one is signed out
-    flash("Password changed. Your other sessions are signed out.")
+    flash(_("Password changed. Your other sessions are signed out."))
     return redirect(url_for("pages.account_page"))
 
 
@@ -159,8 +161,8 @@ def create_key():
 def revoke_key(key_id):
     with current_catalog().session() as s:
         if not accounts.revoke_key(s, _own_user(s).id, key_id):
-            abort(404, "no such key among yours")
-    flash("Key revoked: scripts using it are refused from now on.")
+            abort(404, _("There is no such key among yours."))
+    flash(_("Key revoked: scripts using it are refused from now on."))
     return redirect(url_for("pages.account_page"))
 
 
@@ -177,7 +179,7 @@ def delete_account():
         user = _own_user(s)
         if user.password_hash is not None and \
                 accounts.authenticate(s, user.username or "", request.form.get("password", "")) is None:
-            flash("That is not your password: the account stays.", "error")
+            flash(_("That is not your password: the account stays."), "error")
             return _account_page(403)
         try:
             accounts.delete_account(s, user)
@@ -185,5 +187,5 @@ def delete_account():
             flash_refusal(exc)
             return _account_page(409)
     auth.sign_out()
-    flash("Your account, history and keys are deleted.")
+    flash(_("Your account, history and keys are deleted."))
     return redirect(url_for("pages.search_page"))

@@ -6,6 +6,7 @@ It does what the admin API does (`admin_api`'s functions).
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from catalog import User
@@ -14,6 +15,8 @@ from indexer.status import status_report
 from . import accounts, admin_api, auth
 from .extensions import current_catalog
 from .hardening import sign_in_limit
+from .ui_display import with_data
+from .ui_messages import refusal
 from .ui_session import flash_refusal
 
 
@@ -25,7 +28,7 @@ def _admin_report() -> dict:
 
 def _require_admin() -> None:
     if not auth.caller_is_admin():
-        abort(403, "only an admin may do this: sign in with an admin account")
+        abort(403, _("Only an admin may do this: sign in with an admin account."))
 
 
 def _users() -> list[dict]:
@@ -51,12 +54,13 @@ def admin_jobs_fragment():
 
 def admin_login():
     if not current_app.config["REELSCOPE"].admin_token:
-        abort(403, "token login is off: set REELSCOPE_ADMIN_TOKEN on the server, or sign in with an admin account")
+        abort(403, _("Token login is off: set %(var)s on the server, or sign in with an admin account.",
+                     var="REELSCOPE_ADMIN_TOKEN"))
     limit, address = sign_in_limit(), request.remote_addr or ""
     limit.check(address)
     if not auth.admin_token_matches(request.form.get("token", "").strip()):
         limit.failed(address)
-        flash("That is not the admin token.", "error")
+        flash(_("That is not the admin token."), "error")
         return redirect(url_for("pages.admin_page"))
     session["admin"] = auth.token_mark(current_app.config["REELSCOPE"].admin_token)
     return redirect(url_for("pages.admin_page"))
@@ -77,15 +81,16 @@ def admin_action(action):
         else:
             started = admin_api.reindex(everything=bool(request.form.get("all")))
     except admin_api.AdminError as exc:
-        flash(exc.message, "error")
+        flash(refusal(exc.message), "error")
         return redirect(url_for("pages.admin_page"))
     if started["files"]:
-        flash(f"Queued {started['files']} file(s); progress shows below.")
+        flash(ngettext("Queued %(num)s file(s); progress shows below.", "Queued %(num)s file(s); progress shows below.",
+                       started["files"]))
     else:
-        flash({"retry": "Nothing has failed: nothing to retry.",
-               "reindex": "Nothing to re-index: every video was made by the current models."}.get(action, ""))
+        flash({"retry": _("Nothing has failed: nothing to retry."),
+               "reindex": _("Nothing to re-index: every video was made by the current models.")}.get(action, ""))
     for note in started.get("notes", []):
-        flash(note, "error")
+        flash(refusal(note), "error")
     return redirect(url_for("pages.admin_page"))
 
 
@@ -101,7 +106,7 @@ def create_user():
         except accounts.AccountError as exc:
             flash_refusal(exc)
             return redirect(url_for("pages.admin_page"))
-        flash(f"Account {user.username} made: tell them their user name and password.")
+        flash(with_data(_("Account %(name)s made: tell them their user name and password."), name=user.username))
     return redirect(url_for("pages.admin_page"))
 
 
@@ -115,13 +120,15 @@ def user_action(user_id, action):
         try:
             if action == "claim":
                 accounts.claim(s, user, form.get("username", ""), form.get("password", ""))
-                flash(f"{user.name} is now the account {user.username}, with their history.")
+                flash(with_data(_("%(name)s is now the account %(username)s, with their history."),
+                                name=user.name, username=user.username))
             elif action in ("admin", "viewer"):
                 accounts.set_admin(s, user, action == "admin")
-                flash(f"{label} is {'an admin' if action == 'admin' else 'a viewer'} now.")
+                flash(with_data(_("%(name)s is an admin now.") if action == "admin" else _("%(name)s is a viewer now."),
+                                name=label))
             else:
                 accounts.delete_account(s, user)
-                flash(f"{label} and their history are removed.")
+                flash(with_data(_("%(name)s and their history are removed."), name=label))
         except accounts.AccountError as exc:
             flash_refusal(exc)
     return redirect(url_for("pages.admin_page"))

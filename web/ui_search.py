@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from catalog import Tag, TagKind, Video, VideoStatus
@@ -10,12 +11,13 @@ from search.request import MODES, QueryError, SearchRequest
 from .api import first_keyframes, thumbnail_url
 from .extensions import current_catalog, current_engine
 from .ui_display import TAG_MIN_CONFIDENCE
+from .ui_messages import refusal
 from .videos_api import VIDEO_SORTS
 
 RESULTS_PER_PAGE = 24
 # Durations a person thinks in, as the engine's min/max video duration (seconds).
-DURATIONS = {"short": ("under 1 min", None, 60.0), "medium": ("1–10 min", 60.0, 600.0),
-             "long": ("over 10 min", 600.0, None)}
+DURATIONS = {"short": (_l("under 1 min"), None, 60.0), "medium": (_l("1–10 min"), 60.0, 600.0),
+             "long": (_l("over 10 min"), 600.0, None)}
 
 
 def _tag_choices() -> dict[str, list[str]]:
@@ -85,7 +87,7 @@ def search_page():
             result = current_engine().search(search)
             tags = _moment_tags(result.moments)
         except QueryError as exc:
-            error = str(exc)
+            error = refusal(exc, str(exc))
     context = {"form": form, "offset": offset, "result": result, "error": error, "tags": tags,
                "visual": visual, "durations": DURATIONS, "choices": choices,
                "emotion_filter": bool(choices.get(TagKind.EMOTION)),

@@ -10,9 +10,11 @@ import secrets
 from pathlib import Path
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from . import auth
+from .ui_messages import refusal
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def layout_values() -> dict:
 def check_csrf():
     """Every form and page script POST carries the session's token, signed in or not."""
     if request.method not in auth.SAFE_METHODS and not auth.csrf_sent_matches():
-        abort(400, "this form has expired or did not come from this site; reload the page and try again")
+        abort(400, _("This form has expired or did not come from this site; reload the page and try again."))
 
 
 def viewer():
@@ -66,7 +68,7 @@ def sign_in_redirect():
 
 def flash_refusal(exc: Exception) -> None:
     """An AccountError's message as the page's error line."""
-    flash(str(exc).capitalize() + ".", "error")
+    flash(refusal(exc, str(exc).capitalize() + "."), "error")
 
 
 def back(default: str) -> str:
@@ -75,7 +77,29 @@ def back(default: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else default
 
 
+# What the error page calls each error; werkzeug's English name for the rest.
+ERROR_TITLES = {400: _l("Bad request"), 401: _l("Sign-in needed"), 403: _l("Not allowed"), 404: _l("Not found"),
+                405: _l("Not allowed here"), 409: _l("Conflict"), 413: _l("Too large"), 422: _l("Cannot be done"),
+                429: _l("Too many tries"), 500: _l("Something went wrong"), 503: _l("Not available right now")}
+# werkzeug's own descriptions, for an abort() that gave none: said in the page's words instead
+ERROR_DESCRIPTIONS = {404: _l("There is no page at this address. Check the link, or search for what you want."),
+                      405: _l("This page cannot be used that way."),
+                      500: _l("The server could not answer this request. Try again in a while.")}
+
+
 def page_error(error: HTTPException):
     if request.accept_mimetypes.best == "application/json" or request.is_json:
         return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), error.code
-    return render_template("error.html", error=error), error.code
+    description = error.description
+    if description == type(error).description and error.code in ERROR_DESCRIPTIONS:
+        description = ERROR_DESCRIPTIONS[error.code]
+    else:  # another module's message (the sign-in limit's, ...) in the page's words where it has them
+        description = refusal(description)
+    return render_template("error.html", error=error, title=ERROR_TITLES.get(error.code, error.name),
+                           description=description), error.code
+
+
+def vary_by_language(response):
+    """Pages differ by the visitor's language: a shared cache must key them by what chose it."""
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response

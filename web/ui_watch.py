@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from catalog import Event, EventType, Tag, TagKind, Video, VideoStatus
@@ -14,7 +15,7 @@ from search.recommend import events as user_events
 from . import auth
 from .api import thumbnail_url
 from .extensions import current_catalog
-from .ui_display import TAG_MIN_CONFIDENCE, language_name
+from .ui_display import TAG_MIN_CONFIDENCE, language_name, with_data
 from .ui_session import back, viewer
 from .videos_api import segment_track, text_tracks
 
@@ -22,8 +23,8 @@ from .videos_api import segment_track, text_tracks
 CLIENT_EVENTS = (EventType.VIEW, EventType.PROGRESS, EventType.COMPLETE, EventType.LIKE, EventType.DISLIKE,
                  EventType.SKIP)
 # Why an audio track was the one listened to, as a person reads it.
-AUDIO_CHOICE = {"default-flagged": "default-flagged", "language": "preferred language", "first": "first track",
-                "only": "only track"}
+AUDIO_CHOICE = {"default-flagged": _l("default-flagged"), "language": _l("preferred language"),
+                "first": _l("first track"), "only": _l("only track")}
 EMOTION_COLOURS = {"joy": "#f5b301", "surprise": "#ff7a45", "neutral": "#8c8c8c", "sadness": "#4a7bd0",
                    "fear": "#8e5bd6", "anger": "#e0413a", "disgust": "#4f9a4a"}
 
@@ -47,11 +48,11 @@ def _audio_line(audio: dict | None) -> str | None:
     """The "Audio: track 2 of 2 · English · default-flagged" line, only when the file had a choice to make."""
     if not audio or not isinstance(audio.get("count"), int) or audio["count"] < 2:
         return None
-    parts = [f"Audio: track {audio.get('position') or '?'} of {audio['count']}"]
+    parts = [_("Audio: track %(position)s of %(count)s", position=audio.get("position") or "?", count=audio["count"])]
     if audio.get("language"):
         parts.append(language_name(audio["language"]))
     if audio.get("chosen_because"):
-        parts.append(AUDIO_CHOICE.get(audio["chosen_because"], str(audio["chosen_because"])))
+        parts.append(str(AUDIO_CHOICE.get(audio["chosen_because"], audio["chosen_because"])))
     return " · ".join(parts)
 
 
@@ -61,7 +62,9 @@ def _transcripts(video: Video, tracks: dict) -> list[dict]:
     for seg in video.segments:
         by_key.setdefault(segment_track(seg), []).append({"start": seg.start, "end": seg.end, "text": seg.text})
     listed = ([tracks["speech"]] if tracks["speech"] else []) + [t for t in tracks["subtitles"] if t["cues"]]
-    return [{"key": t["key"], "label": t["label"], "language": t["language"], "url": t["url"],
+    # the speech track is named by this page; a subtitle track by its file (data, shown as it is)
+    return [{"key": t["key"], "label": _("Speech (transcribed)") if t is tracks["speech"] else t["label"],
+             "translated": t is tracks["speech"], "language": t["language"], "url": t["url"],
              "segments": by_key.get(t["key"], [])} for t in listed]
 
 
@@ -75,7 +78,7 @@ def ratings(s, user_id: int, video_ids: list[int]) -> dict[int, str]:
 def _video_or_404(s, video_id: int) -> Video:
     video = s.get(Video, video_id)
     if video is None or (video.status == VideoStatus.FAILED and not auth.caller_is_admin()):
-        abort(404, f"There is no video {video_id} in this library.")
+        abort(404, _("There is no video %(id)s in this library.", id=video_id))
     return video
 
 
@@ -162,13 +165,15 @@ def player_event():
 def rate(video_id):
     user = viewer()
     if user is None:
-        flash("Sign in first: ratings shape your own feed.")
+        flash(_("Sign in first: ratings shape your own feed."))
         return redirect(url_for("pages.sign_in_page", next=back(url_for("pages.watch_page", video_id=video_id))))
     kind = request.form.get("rating")
     if kind not in (EventType.LIKE, EventType.DISLIKE):
-        abort(400, "rating must be like or dislike")
+        abort(400, _("A rating is like or dislike."))
     with current_catalog().session() as s:
         title = _video_or_404(s, video_id).title
     _record(user.id, video_id, kind)
-    flash(f"{'Liked' if kind == EventType.LIKE else 'Disliked'} “{title}”: your feed now takes it into account.")
+    said = (_("Liked %(title)s: your feed now takes it into account.") if kind == EventType.LIKE
+            else _("Disliked %(title)s: your feed now takes it into account."))
+    flash(with_data(said, title=f"“{title}”"))
     return redirect(back(url_for("pages.watch_page", video_id=video_id)))

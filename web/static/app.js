@@ -1,4 +1,5 @@
-// Shared by every page: the CSRF token for script requests, and "/" to jump to search.
+// Shared by every page: the CSRF token for script requests, "/" to jump to search, and menus that
+// apply themselves (data-autosubmit: the CSP allows no inline onchange).
 "use strict";
 window.reelscope = {
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
@@ -17,4 +18,7 @@ document.addEventListener("keydown", (e) => {
   const box = document.getElementById("q");
   if (box) { e.preventDefault(); box.focus(); box.select(); }
   else { location.href = "/"; }
+});
+document.addEventListener("change", (e) => {
+  if (e.target.matches && e.target.matches("select[data-autosubmit]")) e.target.form.requestSubmit();
 });

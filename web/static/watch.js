@@ -1,4 +1,4 @@
-// The watch page: start at ?t=, let the transcript, shots and emotion chart seek, keep the transcript
+// The watch page (its words for the page come from the template, in the page's language): start at ?t=, let the transcript, shots and emotion chart seek, keep the transcript
 // in step with playback (switching between its text tracks), load similar videos, and tell the
 // server what this user watched. The player is a <video>, or an <audio> for audio-only files.
 "use strict";
@@ -111,7 +111,7 @@
       .then((body) => {
         similar.replaceChildren();
         if (!body.similar.length) {
-          const li = document.createElement("li"); li.className = "muted"; li.textContent = "Nothing similar yet.";
+          const li = document.createElement("li"); li.className = "muted"; li.textContent = similar.dataset.none;
           similar.append(li); return;
         }
         for (const v of body.similar) {
@@ -122,11 +122,14 @@
           } else {
             const ph = document.createElement("span"); ph.className = "thumb-missing"; a.append(ph);
           }
-          const title = document.createElement("span"); title.textContent = v.title; a.append(title);
+          const title = document.createElement("span"); title.textContent = v.title; title.translate = false; a.append(title);
           li.append(a); similar.append(li);
         }
       })
-      .catch(() => { similar.innerHTML = '<li class="muted">Similar videos are not available right now.</li>'; });
+      .catch(() => {
+        const li = document.createElement("li"); li.className = "muted"; li.textContent = similar.dataset.unavailable;
+        similar.replaceChildren(li);
+      });
   }
 
   // viewing events for the current user: view once, progress every 15 s watched, complete at the end
