@@ -193,3 +193,21 @@ def test_picture_and_words_say_plainly_that_pictures_are_off(library):
     response = client.post("/api/v1/search/similar?q=budget", data={"image": (png, "red.png")},
                            content_type="multipart/form-data")
     assert response.status_code == 409 and "CLIP" in response.get_json()["message"]
+
+
+def test_the_watch_page_lists_chapters_and_carries_the_chapters_track(library):
+    client, ids, _ = library
+    html = client.get(f"/watch/{ids['chaptered']}").get_data(as_text=True)
+    assert '<track kind="chapters"' in html and f"/api/v1/videos/{ids['chaptered']}/chapters.vtt" in html
+    assert 'class="seek" data-t="3.0"' in html and "The main part" in html and "Intro 开场" in html
+    short = client.get(f"/watch/{ids['ab']}").get_data(as_text=True)
+    assert 'kind="chapters"' not in short  # one part only: no chapters to navigate
+
+
+def test_the_search_page_says_no_good_match_and_runs_then_queries(library):
+    client, ids, _ = library
+    off = client.get("/", query_string={"q": "a volcano erupting in iceland"}).get_data(as_text=True)
+    assert 'data-state="no-good-match"' in off and "No good match" in off
+    then = client.get("/", query_string={"q": "the budget for next year", "then": "hiring engineers"})
+    body = then.get_data(as_text=True)
+    assert then.status_code == 200 and 'class="then"' in body and "engineers" in body

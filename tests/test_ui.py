@@ -161,6 +161,34 @@ def test_search_a_spoken_phrase_then_play_from_the_moment(page, served, shots):
     assert page.locator(".moment-link").count() > 0
 
 
+def test_an_off_topic_search_says_no_good_match_and_offers_the_nearest(page, served, shots):
+    page.goto("/")
+    page.locator("#q").fill("a volcano erupting in iceland")
+    page.locator("[data-state=no-good-match]").wait_for()
+    assert "No good match" in page.locator("[data-state=no-good-match]").inner_text()
+    assert page.locator(".moment").count() > 0  # the nearest moments are still offered
+    assert page.locator("[data-state=less-related]").count() == 0  # no divider: nothing above it
+    _screenshot(page, shots / "search-no-good-match.png")
+    page.locator("#q").fill(SPOKEN)
+    wait_for(page, "() => !document.querySelector('[data-state=no-good-match]') && "
+                   "document.querySelectorAll('.moment').length > 0")
+    # the sure match first; the rest, if any, under "Less related"
+    assert page.locator(".moment .title").first.inner_text() == "Kneading dough for bread"
+    cards = page.locator("#moments > li")
+    classes = [cards.nth(i).get_attribute("class") for i in range(cards.count())]
+    assert classes[0].startswith("card")
+    if "divider" in classes:
+        assert classes.count("divider") == 1
+
+
+def test_more_like_this_moment_from_a_hit(page, served):
+    page.goto("/?q=" + urllib.parse.quote(SPOKEN))
+    page.locator(".moment .more-like").first.click()
+    page.wait_for_url("**like=*")
+    assert "More like" in page.locator(".like-head").inner_text()
+    assert "Kneading dough for bread" in page.locator(".like-head").inner_text()
+
+
 def test_transcript_and_shots_seek_and_the_transcript_follows(page, served):
     video_id = served["ids"]["Saving money on groceries"]
     page.goto(f"/watch/{video_id}")

@@ -60,6 +60,11 @@ ERRORS = [
     (r"the query is longer than (?P<n>\d+) characters", _l("The query is longer than %(n)s characters.")),
     (r"unknown language '(?P<code>[^']*)': give an ISO 639-1 code such as en or zh",
      _l("Unknown language %(code)s: give an ISO 639-1 code such as en or zh.")),
+    (r"then is empty: .*", _l("“Then” is empty: say what follows, or leave it out.")),
+    (r"then is longer than (?P<n>\d+) characters", _l("“Then” is longer than %(n)s characters.")),
+    (r"then needs a query to follow \(q\)", _l("“Then” needs a search to follow: type what comes first in the search box.")),
+    (r"within goes with then, .*", _l("A time window goes with “then”.")),
+    (r"to must be later than from", _l("The end of the time range must be later than its start.")),
 ]
 VISUAL = [
     (r"visual search off: no CLIP weights for (?P<name>[^;]+); run `(?P<pull>[^`]+)` where the hub is reachable, "
@@ -74,6 +79,9 @@ VISUAL = [
 NOTICES = [
     (r"no good match: nothing in the library is close to this; these are the nearest moments",
      _l("No good match: nothing in the library is close to this; these are the nearest moments.")),
+    (r"no moment where '(?P<then>.*)' follows '(?P<query>.*)' within (?P<within>[\d.]+) s",
+     _l("No moment where %(then)s follows %(query)s within %(within)s seconds.")),
+    (r"nothing is said or seen there to compare with", _l("Nothing is said or seen there to compare with.")),
 ]
 _COMPILED = {id(table): [(re.compile(pattern, re.DOTALL), said) for pattern, said in table]
              for table in (REASONS, ERRORS, VISUAL, NOTICES)}

@@ -1,7 +1,10 @@
 """The search page (`/`): the box, the filters, the results (whole or as the fragment page scripts swap in)."""
 from __future__ import annotations
 
+import math
+
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -51,6 +54,22 @@ def _moment_tags(moments) -> list[list[tuple[str, str]]]:
     return out
 
 
+def _languages() -> list[str]:
+    """The languages the library's videos are spoken in: the filter offers only what can match."""
+    with current_catalog().session() as s:
+        return sorted(code for code in s.scalars(select(Video.language).where(
+            Video.status == VideoStatus.INDEXED, Video.language.is_not(None)).distinct()) if code)
+
+
+def _moment_at(raw_video: str | None, raw_at: str | None) -> tuple[int, float] | None:
+    """"More like this": the video and second the link names, when they are numbers."""
+    try:
+        video, at = int(raw_video or ""), float(raw_at or "")
+    except ValueError:
+        return None
+    return (video, at) if 0 < video < 2**31 and math.isfinite(at) and at >= 0 else None
+
+
 def _recent_videos(limit: int = 8) -> list[dict]:
     with current_catalog().session() as s:
         videos = s.scalars(select(Video).where(Video.status == VideoStatus.INDEXED)
@@ -70,26 +89,40 @@ def _parse_offset(raw: str | None) -> int:
 def search_page():
     form = {"q": request.args.get("q", "").strip()[:500], "mode": request.args.get("mode", "hybrid"),
             "dur": request.args.get("dur", ""), "emotion": request.args.get("emotion", ""),
-            "tag": request.args.get("tag", "")}
+            "tag": request.args.get("tag", ""), "lang": request.args.get("lang", "")[:16],
+            "then": request.args.get("then", "").strip()[:500]}
+    like = _moment_at(request.args.get("like"), request.args.get("at"))
     offset = _parse_offset(request.args.get("offset"))
     visual = current_engine().visual_availability()
     choices = _tag_choices()
     result, error, tags = None, None, []
     browsing = bool(form["emotion"] or form["tag"])  # filters alone list the tagged moments
-    if form["q"] or browsing:
+    languages = _languages()
+    if like is not None:
+        with current_catalog().session() as s:
+            source = s.get(Video, like[0])
+            like_title = source.title if source is not None and source.status == VideoStatus.INDEXED else None
+        if like_title is None:
+            error = _("There is no video %(id)s in this library.", id=like[0])
+        else:
+            result = current_engine().more_like_moment(like[0], like[1], RESULTS_PER_PAGE)
+            tags = _moment_tags(result.moments)
+            form["like_title"], form["like_at"] = like_title, like[1]
+    elif form["q"] or browsing or form["then"]:
         dur = DURATIONS.get(form["dur"])
         search = SearchRequest(text=form["q"], k=RESULTS_PER_PAGE, offset=offset,
                                mode=form["mode"] if form["mode"] in MODES else "hybrid",
                                min_duration=dur[1] if dur else None, max_duration=dur[2] if dur else None,
                                emotions=[form["emotion"]] if form["emotion"] else None,
-                               tags=[form["tag"]] if form["tag"] else None)
+                               tags=[form["tag"]] if form["tag"] else None,
+                               languages=[form["lang"]] if form["lang"] else None, then=form["then"] or None)
         try:
             result = current_engine().search(search)
             tags = _moment_tags(result.moments)
         except QueryError as exc:
             error = refusal(exc, str(exc))
     context = {"form": form, "offset": offset, "result": result, "error": error, "tags": tags,
-               "visual": visual, "durations": DURATIONS, "choices": choices,
+               "visual": visual, "durations": DURATIONS, "choices": choices, "languages": languages,
                "emotion_filter": bool(choices.get(TagKind.EMOTION)),
                "tag_filter": any(choices.get(k) for k in (TagKind.SCENE, TagKind.OBJECT)),
                "per_page": RESULTS_PER_PAGE}

@@ -10,6 +10,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from catalog import Event, EventType, Tag, TagKind, Video, VideoStatus
+from search.chapters import chapters_of
 from search.recommend import events as user_events
 
 from . import auth
@@ -110,6 +111,7 @@ def watch_page(video_id):
             "video_tags": [(t.kind, t.label, t.confidence) for t in tags if t.owner_kind == "video"
                            and t.kind != TagKind.SAFETY and t.confidence >= TAG_MIN_CONFIDENCE / 3],
             "timeline": _emotion_timeline(tags, video.duration or 0.0),
+            "chapters": [c for c in chapters_of(s, video) if c.source != "whole"],
             "file_present": Path(video.path).is_file(),
         }
         user = viewer()

@@ -96,7 +96,7 @@
     segments = Array.from(list.querySelectorAll("button.segment"));
     current = null;
     if (video) {
-      const elements = Array.from(video.querySelectorAll("track"));
+      const elements = Array.from(video.querySelectorAll("track[kind=subtitles]"));
       const on = elements.some((el) => el.track.mode === "showing");
       if (on) elements.forEach((el) => { el.track.mode = el.dataset.key === key ? "showing" : "disabled"; });
       follow();
