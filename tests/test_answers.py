@@ -211,3 +211,23 @@ def test_the_search_page_says_no_good_match_and_runs_then_queries(library):
     then = client.get("/", query_string={"q": "the budget for next year", "then": "hiring engineers"})
     body = then.get_data(as_text=True)
     assert then.status_code == 200 and 'class="then"' in body and "engineers" in body
+
+
+def test_the_page_says_plainly_that_searching_with_a_picture_is_off(library):
+    import io
+
+    from PIL import Image
+
+    from tests.conftest import session_csrf
+
+    client, _, _ = library
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-state="picture-off"' in page and "no CLIP weights" in page
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(png, format="PNG")
+    png.seek(0)
+    answer = client.post("/picture", data={"csrf_token": session_csrf(client), "q": "budget",
+                                           "picture": (png, "red.png")}, content_type="multipart/form-data")
+    assert answer.status_code == 200
+    assert "needs CLIP weights, and this server has none" in answer.get_data(as_text=True)
+    assert client.post("/picture", data={"q": "budget"}).status_code in (400, 403)  # no CSRF token

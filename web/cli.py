@@ -107,6 +107,7 @@ def search_command(query, k, mode, video_ids, languages, as_json):
         raise click.UsageError(str(exc)) from None
     if as_json:
         click.echo(json.dumps({"query": query, "mode": mode, "total": result.total, "notices": result.notices,
+                               "no_good_match": result.no_good_match,
                                "channels_used": result.channels_used,
                                "moments": [m.as_dict() for m in result.moments]}, indent=2))
         return
@@ -115,6 +116,8 @@ def search_command(query, k, mode, video_ids, languages, as_json):
     if not result.moments:
         click.echo("no moments found")
     for i, m in enumerate(result.moments, 1):
+        if not m.related and (i == 1 or result.moments[i - 2].related) and not result.no_good_match:
+            click.echo("    -- less related --")
         channels = ", ".join(sorted(m.channels))
         click.echo(f"{i:2d}. [{m.video_id}] {m.title}  {_clock(m.start)}-{_clock(m.end)}  ({channels})")
         if m.snippet:

@@ -182,12 +182,9 @@ class SimilarToKeyframe(MethodView):
         with eng.catalog.session() as s:
             if s.get(Keyframe, keyframe) is None:
                 abort(404, message=f"no keyframe with id {keyframe}")
-            blob = s.scalar(select(Embedding.vector).where(Embedding.owner_kind == "keyframe",
-                                                          Embedding.owner_id == keyframe,
-                                                          Embedding.model == eng.settings.clip_model))
-        if blob is None:
+        picture = stored_picture(eng, keyframe)
+        if picture is None:
             abort(409, message="this keyframe has no vector from the current visual model; run `index reindex`")
-        picture = np.frombuffer(blob, dtype=np.float32)
         if q:
             return _picture_and_words(eng, picture, q, k)
         result = eng.search_by_vector(picture, k, exclude_keyframe=keyframe)
@@ -201,20 +198,44 @@ class SimilarToKeyframe(MethodView):
     def post(self, files, k, q=None):
         """Moments that look like an uploaded image (multipart field `image`, at most 8 MB); with q,
         that also match the words (hybrid: the picture and the words together)."""
-        upload = files["image"]
-        data = upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            abort(413, message="the image is larger than 8 MB")
-        try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
-            abort(400, message="the upload is not an image Pillow can read")
         eng = current_engine()
-        vector = eng.clip_model().encode_images([image.convert("RGB")])[0]
+        try:
+            vector = picture_vector(eng, files["image"])
+        except PictureError as exc:
+            abort(exc.status, message=str(exc))
         if q:
             return _picture_and_words(eng, vector, q, k)
         return _result("image", "visual", k, 0, eng.search_by_vector(vector, k))
+
+
+class PictureError(ValueError):
+    """An upload that is not a picture to search with; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def picture_vector(eng, upload) -> np.ndarray:
+    """The CLIP vector of an uploaded image (a werkzeug FileStorage), for the API and the pages."""
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise PictureError(413, "the image is larger than 8 MB")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+        raise PictureError(400, "the upload is not an image Pillow can read") from None
+    return eng.clip_model().encode_images([image.convert("RGB")])[0]
+
+
+def stored_picture(eng, keyframe: int) -> np.ndarray | None:
+    """A keyframe's CLIP vector from the current visual model, None when it has none."""
+    with eng.catalog.session() as s:
+        blob = s.scalar(select(Embedding.vector).where(Embedding.owner_kind == "keyframe",
+                                                      Embedding.owner_id == keyframe,
+                                                      Embedding.model == eng.settings.clip_model))
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32)
 
 
 def _picture_and_words(eng, picture, q: str, k: int) -> dict:

@@ -36,6 +36,7 @@ pages.after_request(ui_session.vary_by_language)
 # (rule, method, view); each view's endpoint is its function's name: url_for("pages.watch_page", ...)
 URLS = [
     ("/", "GET", ui_search.search_page),
+    ("/picture", "POST", ui_search.picture_search),
     ("/watch/<id:video_id>", "GET", ui_watch.watch_page),
     ("/ui/events", "POST", ui_watch.player_event),
     ("/watch/<id:video_id>/rate", "POST", ui_watch.rate),

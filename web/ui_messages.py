@@ -65,6 +65,9 @@ ERRORS = [
     (r"then needs a query to follow \(q\)", _l("“Then” needs a search to follow: type what comes first in the search box.")),
     (r"within goes with then, .*", _l("A time window goes with “then”.")),
     (r"to must be later than from", _l("The end of the time range must be later than its start.")),
+    # search_api.PictureError
+    (r"the image is larger than 8 MB", _l("The picture is larger than 8 MB.")),
+    (r"the upload is not an image Pillow can read", _l("The file is not a picture this server can read.")),
 ]
 VISUAL = [
     (r"visual search off: no CLIP weights for (?P<name>[^;]+); run `(?P<pull>[^`]+)` where the hub is reachable, "

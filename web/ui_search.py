@@ -15,6 +15,7 @@ from .api import first_keyframes, thumbnail_url
 from .extensions import current_catalog, current_engine
 from .ui_display import TAG_MIN_CONFIDENCE
 from .ui_messages import refusal
+from .search_api import PictureError, picture_vector, stored_picture
 from .videos_api import VIDEO_SORTS
 
 RESULTS_PER_PAGE = 24
@@ -87,18 +88,53 @@ def _parse_offset(raw: str | None) -> int:
 
 
 def search_page():
+    return _search_page()
+
+
+def picture_search():
+    """The search box's "with a picture" form: an uploaded image, and any words, looked for together."""
+    engine = current_engine()
+    if not engine.visual_availability().enabled:
+        return _search_page(error=_("Searching with a picture needs CLIP weights, and this server has none."))
+    upload = request.files.get("picture")
+    if upload is None or not upload.filename:
+        return _search_page(error=_("Choose a picture to search with."))
+    try:
+        vector = picture_vector(engine, upload)
+    except PictureError as exc:
+        return _search_page(error=refusal(exc, str(exc)))
+    return _search_page(picture=vector)
+
+
+def _search_page(picture=None, error=None):
     form = {"q": request.args.get("q", "").strip()[:500], "mode": request.args.get("mode", "hybrid"),
             "dur": request.args.get("dur", ""), "emotion": request.args.get("emotion", ""),
             "tag": request.args.get("tag", ""), "lang": request.args.get("lang", "")[:16],
             "then": request.args.get("then", "").strip()[:500]}
     like = _moment_at(request.args.get("like"), request.args.get("at"))
+    keyframe = request.args.get("keyframe", "")
+    if picture is None and error is None and keyframe.isdigit() and 0 < int(keyframe) < 2**31:
+        if not current_engine().visual_availability().enabled:
+            error = _("Searching with a picture needs CLIP weights, and this server has none.")
+        else:
+            picture = stored_picture(current_engine(), int(keyframe))
+            error = None if picture is not None else _("This frame has no picture vector from the current model yet.")
+    if picture is not None and request.method == "POST":
+        form["q"] = request.form.get("q", "").strip()[:500]
+        form["picture"] = True
     offset = _parse_offset(request.args.get("offset"))
     visual = current_engine().visual_availability()
     choices = _tag_choices()
-    result, error, tags = None, None, []
+    result, tags = None, []
     browsing = bool(form["emotion"] or form["tag"])  # filters alone list the tagged moments
     languages = _languages()
-    if like is not None:
+    if error is not None:
+        pass
+    elif picture is not None:
+        result = (current_engine().search(SearchRequest(text=form["q"], k=RESULTS_PER_PAGE, picture=picture))
+                  if form["q"] else current_engine().search_by_vector(picture, RESULTS_PER_PAGE))
+        tags = _moment_tags(result.moments)
+    elif like is not None:
         with current_catalog().session() as s:
             source = s.get(Video, like[0])
             like_title = source.title if source is not None and source.status == VideoStatus.INDEXED else None
