@@ -33,7 +33,7 @@ from catalog.words import index_form
 from .query import coverage, parse
 
 PAIRS_FILE = Path(__file__).resolve().parent / "calibration_pairs.tsv"
-FORMAT = 1  # bump when the fit changes
+FORMAT = 2  # bump when the fit changes
 # at or above this chance a moment is a match; below it "less related"
 STRONG = 0.5
 
@@ -81,10 +81,14 @@ def _digest(path: Path = PAIRS_FILE) -> str:
 def _fit(positives: np.ndarray, negatives: np.ndarray) -> Curve:
     from sklearn.linear_model import LogisticRegression
 
-    x = np.concatenate([positives, negatives]).reshape(-1, 1)
+    x = np.concatenate([positives, negatives])
     y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
-    model = LogisticRegression(C=10.0).fit(x, y)
-    return Curve(float(model.coef_[0, 0]), float(model.intercept_[0]))
+    # standardised first: one model's cosines span 0.1-0.7, another's 0.75-0.9, and the same
+    # regularisation must not flatten the narrow one's curve
+    mean, spread = float(x.mean()), float(x.std()) or 1.0
+    model = LogisticRegression(C=1.0).fit(((x - mean) / spread).reshape(-1, 1), y)
+    slope = float(model.coef_[0, 0]) / spread
+    return Curve(slope, float(model.intercept_[0]) - slope * mean)
 
 
 def fit(encode_queries, encode_passages, model_version: str, pairs: list[tuple[str, str]] | None = None) -> Calibration:
