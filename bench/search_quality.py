@@ -318,11 +318,12 @@ def add_text_vectors(settings: Settings, name: str) -> int:
     return len(rows)
 
 
-def evaluate(engine: SearchEngine, queries: dict[int, str], truth, mode: str) -> tuple[float, float]:
+def evaluate(engine: SearchEngine, queries: dict[int, str], truth, mode: str,
+             video_ids: list[int] | None = None) -> tuple[float, float]:
     rr, recall = 0.0, 0.0
     for sentence, text in queries.items():
         video_id, start, end = truth[sentence]
-        moments = engine.search(SearchRequest(text=text, k=10, mode=mode)).moments
+        moments = engine.search(SearchRequest(text=text, k=10, mode=mode, video_ids=video_ids)).moments
         for rank, m in enumerate(moments, 1):
             if m.video_id == video_id and m.start < end and m.end > start:
                 rr += 1 / rank
@@ -331,13 +332,13 @@ def evaluate(engine: SearchEngine, queries: dict[int, str], truth, mode: str) ->
     return rr / len(queries), recall / len(queries)
 
 
-def both_orders(engine: SearchEngine, queries: dict[int, str], truth) -> tuple[float, float]:
+def both_orders(engine: SearchEngine, queries: dict[int, str], truth, video_ids: list[int]) -> tuple[float, float]:
     """Hybrid MRR@10 in the order a search answers (sure matches first), and in the fused order of the
     same moments (by score), which is what the calibration must not make worse."""
     ours, fused = 0.0, 0.0
     for sentence, text in queries.items():
         video_id, start, end = truth[sentence]
-        moments = engine.search(SearchRequest(text=text, k=100)).moments
+        moments = engine.search(SearchRequest(text=text, k=100, video_ids=video_ids)).moments
         by_score = sorted(moments, key=lambda m: (-m.score, m.video_id, m.start))
         ours += _reciprocal_rank(moments, video_id, start, end)
         fused += _reciprocal_rank(by_score, video_id, start, end)
@@ -406,9 +407,10 @@ def main() -> None:
         print(f"{'mode':<11}" + "".join(f"{n:>14}{'R@5':>5}" for n in [*groups, "all"]) + "   (MRR@10, R@5)")
         figures[name] = {"version": version, "query_encoding_ms": encode_ms, "runtime": runtime, "modes": {}}
         for mode in MODES:
-            row = [evaluate(engine, queries, truth, mode) for queries in groups.values()]
+            # each set is asked of the videos it was written for: the topic talks speak of tyres and hills too
+            row = [evaluate(engine, queries, truth, mode, sizes["base_ids"]) for queries in groups.values()]
             row.append(evaluate(engine, dict(enumerate(q for _, q in everything)),
-                                {n: truth[i] for n, (i, _) in enumerate(everything)}, mode))
+                                {n: truth[i] for n, (i, _) in enumerate(everything)}, mode, sizes["base_ids"]))
             print(f"{mode:<11}" + "".join(f"{mrr:>14.3f}{recall:>5.2f}" for mrr, recall in row))
             figures[name]["modes"][mode] = {n: {"mrr10": mrr, "r5": r} for n, (mrr, r) in zip([*groups, "all"], row)}
     print("visual: off (no CLIP weights on this machine)")
@@ -425,7 +427,7 @@ def main() -> None:
         alarms, wrong = answer_sets.false_alarms(engine, lambda **kw: SearchRequest(video_ids=sizes["base_ids"], **kw),
                                                  on_topic)
         calibrated, fused = both_orders(engine, dict(enumerate(q for _, q in everything)),
-                                        {n: truth[i] for n, (i, _) in enumerate(everything)})
+                                        {n: truth[i] for n, (i, _) in enumerate(everything)}, sizes["base_ids"])
         then = answer_sets.temporal_mrr(engine, lambda **kw: SearchRequest(video_ids=talk_ids, **kw), cases)
         print(f"{name:<26}{off:>26.3f}{alarms:>14.3f}{calibrated:>19.3f}{fused:>13.3f}{then:>13.3f}")
         print(f"   off-topic not caught: {missed}")

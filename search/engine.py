@@ -136,9 +136,11 @@ class SearchEngine:
 
     def search(self, request: SearchRequest) -> SearchResult:
         request.validate()
+        notices, nothing = request.caveats()
+        if nothing:
+            return SearchResult([], 0, [], notices)
         parsed = parse(request.text)
         then_parsed = parse(request.then) if request.then else None
-        notices = []
         visual = self.visual_availability()
         wanted = CHANNELS if request.mode == "hybrid" else (request.mode,)
         if "visual" in wanted and not visual.enabled:
@@ -232,8 +234,10 @@ class SearchEngine:
                                 .where(TranscriptSegment.video_id == video_id, TranscriptSegment.start <= seconds + 0.5,
                                        TranscriptSegment.end >= seconds - 0.5)
                                 .order_by(TranscriptSegment.start).limit(1)).first()
-            keyframe = s.execute(select(Keyframe.id, Keyframe.time).where(Keyframe.video_id == video_id)
-                                 .order_by(func.abs(Keyframe.time - seconds)).limit(1)).first()
+            # the frame on screen then: the nearest keyframe, if one lies within a keyframe interval
+            keyframe = s.execute(select(Keyframe.id, Keyframe.time).where(
+                Keyframe.video_id == video_id, func.abs(Keyframe.time - seconds) <= self.settings.keyframe_interval)
+                .order_by(func.abs(Keyframe.time - seconds)).limit(1)).first()
             text_vector = self._stored_vector(s, TRANSCRIPT, segment.id) if segment else None
             picture = self._stored_vector(s, VISUAL, keyframe.id) if keyframe and visual.enabled else None
         start = min(x for x in (segment and segment.start, keyframe and keyframe.time, seconds) if x is not None)

@@ -70,15 +70,26 @@ class SearchRequest:
                 raise QueryError(f"then is longer than {MAX_QUERY_CHARS} characters")
             if self.browsing or not (self.text or "").strip():
                 raise QueryError("then needs a query to follow (q)")
-        if self.within is not None and not (self.then and 0 < self.within <= MAX_WITHIN):
-            raise QueryError(f"within goes with then, between 0 and {MAX_WITHIN:g} seconds")
+        if self.within is not None and not 0 < self.within <= MAX_WITHIN:
+            raise QueryError(f"within is between 0 and {MAX_WITHIN:g} seconds")
+
+    def caveats(self) -> tuple[list[str], bool]:
+        """What the request asks that can be answered only in part, as notices for the answer, and
+        whether nothing can match at all. Well-formed asks are answered (200), never refused: an
+        unknown language is a filter that matches nothing, as an unknown tag is."""
+        notices, nothing = [], False
+        if self.within is not None and not self.then:
+            notices.append("within goes with then: ignored")
+            self.within = None
         if self.time_from is not None and self.time_to is not None and self.time_to <= self.time_from:
-            raise QueryError("to must be later than from")
+            notices.append("to must be later than from: no moment lies between them")
+            nothing = True
         if self.languages is not None:
-            unknown = [lang for lang in self.languages if language_code(lang) is None]
-            if unknown:
-                raise QueryError(f"unknown language {unknown[0]!r}: give an ISO 639-1 code such as en or zh")
-            self.languages = sorted({language_code(lang) for lang in self.languages})
+            notices += [f"unknown language {lang!r}: give an ISO 639-1 code such as en or zh"
+                        for lang in self.languages if language_code(lang) is None]
+            self.languages = sorted({language_code(lang) for lang in self.languages} - {None})
+            nothing = nothing or not self.languages
+        return notices, nothing
 
 
 @dataclass

@@ -209,6 +209,13 @@ def test_other_modules_messages_are_said_in_chinese_with_their_data_marked(app, 
         from web.ui_messages import notice
 
         assert notice(NO_GOOD_MATCH) == "没有很好的匹配：媒体库里没有与此相近的内容；下面是最接近的片段。"
+        from search.request import SearchRequest
+
+        odd = SearchRequest(text="x", within=30, time_from=9, time_to=3, languages=["klingon"])
+        english = odd.caveats()[0]
+        said = [str(notice(n)) for n in english]
+        assert len(said) == 3 and all(s != e and any("\u4e00" <= c <= "\u9fff" for c in s)
+                                      for s, e in zip(said, english)), said
         assert reason("a reason nobody listed") == "a reason nobody listed"  # shown, and left for the check to find
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert reason("because you liked “Our cat”") == "because you liked “Our cat”"

@@ -58,13 +58,9 @@ ERRORS = [
     # search.request.QueryError
     (r"the query is empty .*", _l("The query is empty: give words, or pick an emotion or tag to browse.")),
     (r"the query is longer than (?P<n>\d+) characters", _l("The query is longer than %(n)s characters.")),
-    (r"unknown language '(?P<code>[^']*)': give an ISO 639-1 code such as en or zh",
-     _l("Unknown language %(code)s: give an ISO 639-1 code such as en or zh.")),
     (r"then is empty: .*", _l("“Then” is empty: say what follows, or leave it out.")),
     (r"then is longer than (?P<n>\d+) characters", _l("“Then” is longer than %(n)s characters.")),
     (r"then needs a query to follow \(q\)", _l("“Then” needs a search to follow: type what comes first in the search box.")),
-    (r"within goes with then, .*", _l("A time window goes with “then”.")),
-    (r"to must be later than from", _l("The end of the time range must be later than its start.")),
     # search_api.PictureError
     (r"the image is larger than 8 MB", _l("The picture is larger than 8 MB.")),
     (r"the upload is not an image Pillow can read", _l("The file is not a picture this server can read.")),
@@ -85,6 +81,11 @@ NOTICES = [
     (r"no moment where '(?P<then>.*)' follows '(?P<query>.*)' within (?P<within>[\d.]+) s",
      _l("No moment where %(then)s follows %(query)s within %(within)s seconds.")),
     (r"nothing is said or seen there to compare with", _l("Nothing is said or seen there to compare with.")),
+    (r"unknown language '(?P<code>[^']*)': give an ISO 639-1 code such as en or zh",
+     _l("Unknown language %(code)s: give an ISO 639-1 code such as en or zh.")),
+    (r"within goes with then: ignored", _l("A time window goes with “then”: ignored.")),
+    (r"to must be later than from: no moment lies between them",
+     _l("The end of the time range must be later than its start: no moment lies between them.")),
 ]
 _COMPILED = {id(table): [(re.compile(pattern, re.DOTALL), said) for pattern, said in table]
              for table in (REASONS, ERRORS, VISUAL, NOTICES)}
