@@ -24,7 +24,7 @@ from .query import ParsedQuery, coverage, parse
 from .channels import CHANNELS, TRANSCRIPT, VECTOR_CHANNELS, VISUAL, Channel
 from .moments import Hit, Moment, decorate, group_into_moments, overlaps_any, tagged_moments
 from .request import SearchRequest, SearchResult, filtered_videos
-from .temporal import followed_by, in_time_range
+from .temporal import DEFAULT_WITHIN, followed_by, in_time_range
 from .chapters import chapter_at, chapters_of
 from .calibration import Calibration, confidence, load_or_fit
 from .channel_index import ChannelIndex, locate_in_catalog
@@ -161,12 +161,12 @@ class SearchEngine:
             self._decorate(page, parsed)
             return SearchResult(page, len(moments), [], notices)
         if request.then:
+            within = request.within or DEFAULT_WITHIN
             moments, used = followed_by(self._moments(request.text, parsed, wanted, visual, video_ids),
                                         lambda ids: self._moments(request.then, then_parsed, wanted, visual, ids),
-                                        request.within)
+                                        within)
             if not moments:
-                notices.append(f"no moment where {request.then!r} follows {request.text!r} within "
-                               f"{request.within:g} s")
+                notices.append(f"no moment where {request.then!r} follows {request.text!r} within {within:g} s")
         else:
             moments, used = self._moments(request.text, parsed, wanted, visual, video_ids, request.picture)
         if constraints is not None:

@@ -19,10 +19,9 @@ PAIR_CANDIDATES = 300
 EDGE_WEIGHT = 0.5
 
 
-def followed_by(first: tuple[list[Moment], list[str]], find_second, within: float | None) -> tuple[list[Moment], list[str]]:
+def followed_by(first: tuple[list[Moment], list[str]], find_second, within: float) -> tuple[list[Moment], list[str]]:
     """(moments of A followed by B, channels used): each with `then` set to its B moment, the span
     from A's start to B's end. `find_second(video_ids)` searches B within the videos A was found in."""
-    within = DEFAULT_WITHIN if within is None else within
     firsts, used = first
     firsts = firsts[:PAIR_CANDIDATES]
     if not firsts:
