@@ -76,8 +76,9 @@ class SearchEngine:
 
     def calibration(self) -> Calibration:
         """How sure each channel's scores are, for the text model in use (search/calibration.py)."""
-        version = models.text_version(self.settings.text_model, self.settings.models_dir)
-        if self._calibration is None or not self._calibration.version.startswith(version + "+"):
+        if self._calibration is None:  # the text model is fixed for the engine's life, so is its calibration
+            version = models.text_version(self.settings.text_model, self.settings.models_dir)
+
             def encoders():
                 # the full model only for the pairs, once per model version; searches use the query encoder
                 passages = models.load_text(self.settings.text_model, self.settings.device, keep=False,
