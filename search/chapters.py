@@ -16,6 +16,7 @@ switch or a re-index never leaves stale chapters behind.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,6 +192,7 @@ def chapters_vtt(chapters: list[Chapter]) -> str:
 
 # (video id, indexed at, text model version) -> chapters: a video's rows change only by a re-index
 _cache: dict[tuple, list[Chapter]] = {}
+_cache_lock = threading.Lock()
 CACHE_SIZE = 2048
 
 
@@ -201,7 +203,8 @@ def chapters_of(session, video: Video) -> list[Chapter]:
     found = _cache.get(key)
     if found is None:
         found = video_chapters(session, video, version)
-        if len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = found
+        with _cache_lock:  # requests on other threads fill it too
+            while len(_cache) >= CACHE_SIZE:
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = found
     return found
