@@ -174,22 +174,6 @@ def chapter_at(chapters: list[Chapter], seconds: float) -> Chapter | None:
     return chapters[-1] if chapters and seconds >= chapters[-1].end else None
 
 
-def chapters_vtt(chapters: list[Chapter]) -> str:
-    """A WebVTT chapters track (`<track kind="chapters">`)."""
-    def stamp(seconds: float) -> str:
-        ms = round(max(seconds, 0.0) * 1000)
-        h, ms = divmod(ms, 3_600_000)
-        m, ms = divmod(ms, 60_000)
-        s, ms = divmod(ms, 1000)
-        return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-    lines = ["WEBVTT", ""]
-    for i, c in enumerate(chapters, 1):
-        title = " ".join(c.title.replace("-->", "→").split())
-        lines += [str(i), f"{stamp(c.start)} --> {stamp(c.end)}", title, ""]
-    return "\n".join(lines)
-
-
 # (video id, indexed at, text model version) -> chapters: a video's rows change only by a re-index
 _cache: dict[tuple, list[Chapter]] = {}
 _cache_lock = threading.Lock()

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
 from catalog import Keyframe, SegmentSource, Video, VideoStatus
-from search.chapters import chapters_of, chapters_vtt
+from search.chapters import chapters_of
 from search.tag_index import video_tags
 
 from . import auth
@@ -382,6 +382,14 @@ def _vtt_time(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
+def _vtt(cues) -> Response:
+    """A WebVTT file of (start, end, text) cues: subtitles, or a chapters track."""
+    lines = ["WEBVTT", ""]
+    for i, (start, end, text) in enumerate(cues, 1):
+        lines += [str(i), f"{_vtt_time(start)} --> {_vtt_time(end)}", _vtt_text(text), ""]
+    return Response("\n".join(lines), mimetype="text/vtt")
+
+
 def _vtt_text(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
     # a subtitle's own line breaks stay; a blank line would end the cue
@@ -403,12 +411,8 @@ def subtitles(video_id, track=None):
         elif track not in keys:
             known = ", ".join(keys) if keys else "none"
             abort(404, message=f"video {video_id} has no text track {track!r} (its tracks: {known})")
-        lines = ["WEBVTT", ""]
-        cues = (seg for seg in video.segments if segment_track(seg) == track)
-        for i, seg in enumerate(cues, 1):
-            lines += [str(i), f"{_vtt_time(seg.start)} --> {_vtt_time(max(seg.end, seg.start + 0.2))}",
-                      _vtt_text(seg.text), ""]
-    return Response("\n".join(lines), mimetype="text/vtt")
+        return _vtt([(seg.start, max(seg.end, seg.start + 0.2), seg.text)
+                     for seg in video.segments if segment_track(seg) == track])
 
 
 @bp.route("/videos/<id:video_id>/chapters.vtt")
@@ -417,7 +421,8 @@ def subtitles(video_id, track=None):
 def chapters(video_id):
     """The video's chapters (its own, else by topic) as a WebVTT chapters track."""
     with current_catalog().session() as s:
-        return Response(chapters_vtt(chapters_of(s, _get_video(s, video_id))), mimetype="text/vtt")
+        # a chapter's title is one cue line
+        return _vtt([(c.start, c.end, " ".join(c.title.split())) for c in chapters_of(s, _get_video(s, video_id))])
 
 
 @bp.route("/videos/<id:video_id>/media")
