@@ -25,7 +25,6 @@ from .channels import CHANNELS, TRANSCRIPT, VECTOR_CHANNELS, VISUAL, Channel
 from .moments import Hit, Moment, decorate, group_into_moments, overlaps_any, tagged_moments
 from .request import SearchRequest, SearchResult, filtered_videos
 from .temporal import DEFAULT_WITHIN, followed_by, in_time_range
-from .chapters import chapter_at, chapters_of
 from .calibration import Calibration, confidence, load_or_fit
 from .channel_index import ChannelIndex, locate_in_catalog
 from .vocabulary import Vocabulary
@@ -239,19 +238,13 @@ class SearchEngine:
             keyframe = s.execute(select(Keyframe.id, Keyframe.time).where(
                 Keyframe.video_id == video_id, func.abs(Keyframe.time - seconds) <= self.settings.keyframe_interval)
                 .order_by(func.abs(Keyframe.time - seconds)).limit(1)).first()
-            text_vector = self._stored_vector(s, TRANSCRIPT, segment.id) if segment else None
-            picture = self._stored_vector(s, VISUAL, keyframe.id) if keyframe and visual.enabled else None
+        text_vector = self.stored_vector(TRANSCRIPT, segment.id) if segment else None
+        picture = self.stored_vector(VISUAL, keyframe.id) if keyframe and visual.enabled else None
         start = min(x for x in (segment and segment.start, keyframe and keyframe.time, seconds) if x is not None)
         end = max(x for x in (segment and segment.end, keyframe and keyframe.time, seconds) if x is not None)
         asks, used = [], []
         if text_vector is not None:
-            index = self.channel_index(TRANSCRIPT.name)
-            def said():
-                found = [(i, sc) for i, sc in index.search(text_vector, CANDIDATES) if i != segment.id]
-                places = index.locate([i for i, _ in found])
-                return [Hit("transcript", n + 1, sc, *places[i][:3], segment_id=i)
-                        for n, (i, sc) in enumerate((i, sc) for i, sc in found if i in places)]
-            asks.append(said)
+            asks.append(functools.partial(self._segment_hits, text_vector, None, exclude=segment.id))
             used.append(TRANSCRIPT.name)
         if picture is not None:
             index = self.channel_index(VISUAL.name)
@@ -264,13 +257,15 @@ class SearchEngine:
         self._decorate(page, parse(""))
         return SearchResult(page, len(moments), used, [] if used else [NOTHING_THERE])
 
-    def _stored_vector(self, session, channel: Channel, owner_id: int) -> np.ndarray | None:
+    def stored_vector(self, channel: Channel, owner_id: int) -> np.ndarray | None:
+        """The catalog's vector of a segment or keyframe from the channel's current model; None without one."""
         index = self.channel_index(channel.name)
         if index is None:
             return None
-        blob = session.scalar(select(Embedding.vector).where(Embedding.owner_kind == channel.owner_kind,
-                                                              Embedding.owner_id == owner_id,
-                                                              Embedding.model_version == index.model_version))
+        with self.catalog.session() as s:
+            blob = s.scalar(select(Embedding.vector).where(Embedding.owner_kind == channel.owner_kind,
+                                                            Embedding.owner_id == owner_id,
+                                                            Embedding.model_version == index.model_version))
         return None if blob is None else np.frombuffer(blob, dtype=np.float32)
 
     def _tag_constraints(self, request: SearchRequest, video_ids) -> list[dict[int, list[Span]]] | None:
@@ -287,16 +282,20 @@ class SearchEngine:
         return [{v: spans for v, spans in c.items() if v in live} for c in constraints]
 
     def _transcript_hits(self, text: str, video_ids) -> list[Hit]:
+        return self._segment_hits(self._encode_query("transcript", text), video_ids, curve=self.calibration().transcript)
+
+    def _segment_hits(self, vector: np.ndarray, video_ids, curve=None, exclude: int | None = None) -> list[Hit]:
+        """Segments near `vector`; `curve` turns a query's cosine into its chance (None: a segment's own
+        vector, whose cosines are not a query's and are not judged); `exclude`: a segment left out."""
         index = self.channel_index(TRANSCRIPT.name)
-        found = index.search(self._encode_query("transcript", text), CANDIDATES, video_ids)
+        found = [(i, score) for i, score in index.search(vector, CANDIDATES, video_ids) if i != exclude]
         places = index.locate([i for i, _ in found])
-        curve = self.calibration().transcript
         hits = []
         for owner_id, score in found:
             if owner_id in places:
                 video_id, start, end, _ = places[owner_id]
                 hits.append(Hit("transcript", len(hits) + 1, score, video_id, start, end, segment_id=owner_id,
-                                chance=curve(score)))
+                                chance=curve(score) if curve else None))
         return hits
 
     def _keyword_hits(self, parsed: ParsedQuery, video_ids, fused: bool) -> list[Hit]:
@@ -382,11 +381,6 @@ class SearchEngine:
             decorate(s, moments, parsed)
             if then_parsed is not None:
                 decorate(s, [m.then for m in moments if m.then is not None], then_parsed)
-            videos = {v.id: v for v in s.scalars(select(Video).where(Video.id.in_({m.video_id for m in moments})))}
-            for m in moments:
-                chapter = chapter_at(chapters_of(s, videos[m.video_id]), m.start) if m.video_id in videos else None
-                m.chapter = {"title": chapter.title, "start": round(chapter.start, 2), "end": round(chapter.end, 2)} \
-                    if chapter is not None and chapter.source != "whole" else None
 
     def _searchable(self, hits: list[Hit]) -> list[Hit]:
         """The hits in videos that are searchable now (not being re-indexed, failed or removed since

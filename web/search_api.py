@@ -9,9 +9,9 @@ import numpy as np
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
 
-from catalog import Embedding, Keyframe, Video, VideoStatus
+from catalog import Keyframe, Video, VideoStatus
+from search.channels import VISUAL
 from search.tags import EMOTIONS
 from search.request import MODES, QueryError, SearchRequest, SearchResult
 
@@ -182,7 +182,7 @@ class SimilarToKeyframe(MethodView):
         with eng.catalog.session() as s:
             if s.get(Keyframe, keyframe) is None:
                 abort(404, message=f"no keyframe with id {keyframe}")
-        picture = stored_picture(eng, keyframe)
+        picture = eng.stored_vector(VISUAL, keyframe)
         if picture is None:
             abort(409, message="this keyframe has no vector from the current visual model; run `index reindex`")
         if q:
@@ -227,15 +227,6 @@ def picture_vector(eng, upload) -> np.ndarray:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
         raise PictureError(400, "the upload is not an image Pillow can read") from None
     return eng.clip_model().encode_images([image.convert("RGB")])[0]
-
-
-def stored_picture(eng, keyframe: int) -> np.ndarray | None:
-    """A keyframe's CLIP vector from the current visual model, None when it has none."""
-    with eng.catalog.session() as s:
-        blob = s.scalar(select(Embedding.vector).where(Embedding.owner_kind == "keyframe",
-                                                      Embedding.owner_id == keyframe,
-                                                      Embedding.model == eng.settings.clip_model))
-    return None if blob is None else np.frombuffer(blob, dtype=np.float32)
 
 
 def _picture_and_words(eng, picture, q: str, k: int) -> dict:

@@ -9,13 +9,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from catalog import Tag, TagKind, Video, VideoStatus
+from search.channels import VISUAL
 from search.request import MODES, QueryError, SearchRequest
 
 from .api import first_keyframes, thumbnail_url
 from .extensions import current_catalog, current_engine
 from .ui_display import TAG_MIN_CONFIDENCE
 from .ui_messages import refusal
-from .search_api import PictureError, picture_vector, stored_picture
+from .search_api import PictureError, picture_vector
 from .videos_api import VIDEO_SORTS
 
 RESULTS_PER_PAGE = 24
@@ -117,7 +118,7 @@ def _search_page(picture=None, error=None):
         if not current_engine().visual_availability().enabled:
             error = _("Searching with a picture needs CLIP weights, and this server has none.")
         else:
-            picture = stored_picture(current_engine(), int(keyframe))
+            picture = current_engine().stored_vector(VISUAL, int(keyframe))
             error = None if picture is not None else _("This frame has no picture vector from the current model yet.")
     if picture is not None and request.method == "POST":
         form["q"] = request.form.get("q", "").strip()[:500]
