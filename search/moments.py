@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from catalog import Keyframe, TranscriptSegment, Video
 from catalog.words import cjk_written, folded, has_cjk, is_cjk_word
 from .calibration import STRONG
+from .chapters import chapter_at, chapters_of
 from .channels import CHANNELS
 from .query import ParsedQuery, word_matches
 from .tag_index import Span
@@ -120,7 +121,7 @@ def _as_strong(hit: Hit, moment: Moment) -> bool:
 
 
 def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> None:
-    """Titles, snippets with the matching words marked, and a thumbnail for each moment.
+    """Titles, languages, chapters, snippets with the matching words marked, and a thumbnail for each moment.
 
     A moment found by what is said shows its best segment, read by id; only the others (found by
     pictures or on-screen text) look for the segments inside them, and only moments no keyframe
@@ -132,8 +133,7 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
     unseen = [m for m in moments if not any(h.keyframe_id for h in m.hits)]
     segment = TranscriptSegment
     columns = (segment.id, segment.video_id, segment.start, segment.end, segment.text, segment.language)
-    videos = {row.id: row for row in session.execute(select(Video.id, Video.title, Video.language)
-                                                     .where(Video.id.in_({m.video_id for m in moments})))}
+    videos = {v.id: v for v in session.scalars(select(Video).where(Video.id.in_({m.video_id for m in moments})))}
     by_id = {row.id: row for row in session.execute(select(*columns).where(
         segment.id.in_({best[id(m)].segment_id for m in moments if best[id(m)] is not None})))}
     # one small indexed query per moment, all in one statement: with an OR of them instead,
@@ -148,6 +148,9 @@ def decorate(session: Session, moments: list[Moment], parsed: ParsedQuery) -> No
         video = videos.get(m.video_id)
         m.title = video.title if video else ""
         m.language = video.language if video else None
+        chapter = chapter_at(chapters_of(session, video), m.start) if video else None
+        m.chapter = {"title": chapter.title, "start": round(chapter.start, 2), "end": round(chapter.end, 2)} \
+            if chapter is not None and chapter.source != "whole" else None
         hit = best[id(m)]
         said = by_id.get(hit.segment_id) if hit is not None else min(
             (seg for seg in inside if seg.video_id == m.video_id and seg.end > m.start and seg.start < m.end),

@@ -46,7 +46,7 @@ def followed_by(first: tuple[list[Moment], list[str]], find_second, within: floa
     for pair in pairs:  # the best pair of a stretch of video; weaker ones overlapping it say the same
         if not any(k.video_id == pair.video_id and k.start < pair.end and pair.start < k.end for k in kept):
             kept.append(pair)
-    return kept, sorted(set(used) | set(used_then), key=(used + used_then).index)
+    return kept, list(dict.fromkeys(used + used_then))
 
 
 def _paired_score(a: Moment, b: Moment, within: float) -> float:
