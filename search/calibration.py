@@ -4,10 +4,11 @@ they were answers.
 
 A cosine means different things for different text models (MiniLM's unrelated sentences sit near
 0.1, e5's near 0.75), so the transcript channel is calibrated per model version, on data: the
-pairs in calibration_pairs.tsv (a question and the sentence that answers it, written for this and
-used by no benchmark). For each question the positive is its own sentence; the negative is the
-nearest of all the other sentences (what a library's best wrong hit looks like, not an average
-wrong one). A logistic fit of positive against negative on the cosine gives the curve. Keyword and
+pairs in calibration_pairs.tsv (a question, the sentence that answers it and a sentence on the
+same subject that does not, written for this and used by no benchmark). For each question the
+positive is its answer; the negative is the nearest of all the other sentences, its own near miss
+among them (what a library's best wrong hit looks like: a library that speaks of kettles holds
+sentences about kettles that say nothing of descaling). A logistic fit of positive against negative on the cosine gives the curve. Keyword and
 on-screen text hits are judged by the share of the query's content words they hold, fitted the
 same way on the same pairs. The fit is kept in the models folder by model version and the pairs'
 digest, so a model switch brings its own calibration and a server fits once.
@@ -33,7 +34,7 @@ from catalog.words import index_form
 from .query import coverage, parse
 
 PAIRS_FILE = Path(__file__).resolve().parent / "calibration_pairs.tsv"
-FORMAT = 2  # bump when the fit changes
+FORMAT = 3  # bump when the fit changes
 # at or above this chance a moment is a match; below it "less related"
 STRONG = 0.5
 
@@ -65,12 +66,13 @@ class Calibration:
         return cls(data["version"], Curve(*data["transcript"]), Curve(*data["keyword"]))
 
 
-def read_pairs(path: Path = PAIRS_FILE) -> list[tuple[str, str]]:
+def read_pairs(path: Path = PAIRS_FILE) -> list[tuple[str, str, str]]:
+    """(query, its answer, its near miss) from each line."""
     pairs = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            query, sentence = line.split("\t")
-            pairs.append((query.strip(), sentence.strip()))
+            query, answer, near_miss = (part.strip() for part in line.split("\t"))
+            pairs.append((query, answer, near_miss))
     return pairs
 
 
@@ -91,21 +93,30 @@ def _fit(positives: np.ndarray, negatives: np.ndarray) -> Curve:
     return Curve(slope, float(model.intercept_[0]) - slope * mean)
 
 
-def fit(encode_queries, encode_passages, model_version: str, pairs: list[tuple[str, str]] | None = None) -> Calibration:
+def fit(encode_queries, encode_passages, model_version: str,
+        pairs: list[tuple[str, str, str]] | None = None) -> Calibration:
     """The calibration of a text model from its two encoders (queries, what is said)."""
     pairs = read_pairs() if pairs is None else pairs
-    queries = np.asarray(encode_queries([q for q, _ in pairs]), np.float32)
-    passages = np.asarray(encode_passages([s for _, s in pairs]), np.float32)
-    cosine = queries @ passages.T
-    wrong = cosine.copy()
-    np.fill_diagonal(wrong, -np.inf)
-    transcript = _fit(np.diag(cosine), wrong.max(axis=1))
-    shares = np.array([[coverage(index_form(s), parse(q).content_terms or parse(q).terms) for _, s in pairs]
-                       for q, _ in pairs])
-    wrong_shares = shares.copy()
-    np.fill_diagonal(wrong_shares, -np.inf)
-    keyword = _fit(np.diag(shares), wrong_shares.max(axis=1))
+    queries = [q for q, _, _ in pairs]
+    # answers first, in the queries' order, then the near misses: column i < n is query i's answer
+    sentences = [a for _, a, _ in pairs] + [m for _, _, m in pairs]
+    n = len(pairs)
+    cosine = np.asarray(encode_queries(queries), np.float32) @ np.asarray(encode_passages(sentences), np.float32).T
+    transcript = _fit(*_answers_and_nearest_wrong(cosine, n))
+    # words against the other answers only: a near miss is written to share its query's subject word,
+    # so beside them any shared word would look like evidence against a match
+    answers = sentences[:n]
+    shares = np.array([[coverage(index_form(s), parse(q).content_terms or parse(q).terms) for s in answers]
+                       for q in queries])
+    keyword = _fit(*_answers_and_nearest_wrong(shares, n))
     return Calibration(f"{model_version}+{_digest()}+{FORMAT}", transcript, keyword)
+
+
+def _answers_and_nearest_wrong(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's score for its answer, and its best score among every other sentence."""
+    wrong = scores.copy()
+    wrong[np.arange(n), np.arange(n)] = -np.inf
+    return np.diag(scores[:, :n]).copy(), wrong.max(axis=1)
 
 
 def load_or_fit(folder: Path, model_version: str, encoders) -> Calibration:
