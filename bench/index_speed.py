@@ -1,6 +1,6 @@
 """Indexing speed: our pipeline vs a naive one on the same generated talk video, in one run.
 
-    .venv/bin/python bench/index_speed.py [--minutes 10] [--keep DIR]
+    .venv/bin/python bench/index_speed.py [--minutes 10] [--keep DIR] [--people]
     .venv/bin/python bench/index_speed.py --long 10,60,180
 
 `--long` instead indexes mostly silent 320x240 recordings of those lengths, with real sentences
@@ -47,12 +47,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ours(video: Path, data_dir: Path) -> dict:
+def ours(video: Path, data_dir: Path, people: bool = True) -> dict:
     shutil.rmtree(data_dir, ignore_errors=True)
-    settings = Settings(data_dir=data_dir, database_url="", device="cpu", clip_model=BENCH_CLIP_NAME)
+    settings = Settings(data_dir=data_dir, database_url="", device="cpu", clip_model=BENCH_CLIP_NAME, people=people)
     upgrade(settings.catalog_url)
     indexer = Indexer(settings, Catalog(settings.catalog_url))
     indexer.models.speech(), indexer.models.text(), indexer.models.clip()  # load outside the timing, as a running service has them loaded
+    if people:
+        from models.face_identity import load_face_identity
+        from models.voice_identity import load_voice_encoder
+
+        load_face_identity(), load_voice_encoder("cpu")
     started, cpu = time.perf_counter(), _cpu_seconds()
     outcome = indexer.index_path(video)
     wall = time.perf_counter() - started
@@ -153,6 +158,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="folder to keep the generated video in (reused when present)")
     parser.add_argument("--long", help="comma-separated lengths in minutes: mostly silent recordings, memory per length")
+    parser.add_argument("--people", action="store_true",
+                        help="also index with people off (REELSCOPE_PEOPLE=0) and print the speed ratio (goal >= 0.85)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="reelscope-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -174,6 +181,11 @@ def main() -> None:
     print("       stages (pictures and sound overlap, so they add up to more than the wall time):")
     for name, seconds in a["stages"].items():
         print(f"         {name:<12} {seconds:7.2f} s")
+    if args.people:
+        off = ours(video_path, work / "data-people-off", people=False)
+        print(f"\npeople off: {off['wall']:.1f} s wall; people on (above) {a['wall']:.1f} s: speed with people "
+              f"{off['wall'] / a['wall']:.2f}x of without (goal >= 0.85); people stages: "
+              + ", ".join(f"{k} {a['stages'].get(k, 0.0):.2f} s" for k in ("faces_text", "speakers")))
     cpu = _cpu_seconds()
     b = naive(video_path, work / "data-ours" / "models")  # the Whisper folder ours just prepared
     b["cpu"] = _cpu_seconds() - cpu

@@ -9,13 +9,13 @@ from catalog.database import (FULL_TEXT_COLUMN, FULL_TEXT_TABLE_SUFFIXES, MIGRAT
                               alembic_config, current_revision, head_revision, in_chunks, include_object, make_engine,
                               upgrade)
 from catalog.following import SaveSchedule, latest_change, videos_changed
-from catalog.tables import (ApiKey, Base, CatalogChange, Embedding, Event, EventType, Job, Keyframe, ScreenText,
-                            SegmentSource, Shot, Tag, TagKind, TranscriptSegment, User, UTCDateTime, Video,
-                            VideoStatus, record_change, utcnow, vector_bytes)
+from catalog.tables import (ApiKey, Base, CatalogChange, Embedding, Event, EventType, Face, Job, Keyframe, Person,
+                            ScreenText, SegmentSource, Shot, SpeakerTurn, Tag, TagKind, TranscriptSegment, User,
+                            UTCDateTime, Video, VideoStatus, Voice, record_change, utcnow, vector_bytes)
 
 __all__ = ["alembic_config", "ApiKey", "Base", "Catalog", "CatalogChange", "CatalogNotReady", "current_revision", "Embedding",
-           "Event", "EventType", "FULL_TEXT_COLUMN", "FULL_TEXT_TABLE_SUFFIXES", "head_revision", "in_chunks",
-           "IN_LIST_SIZE", "include_object", "Job", "Keyframe", "latest_change", "make_engine", "MIGRATIONS_DIR",
-           "record_change", "SaveSchedule", "ScreenText", "SegmentSource", "Shot", "Tag", "TagKind",
+           "Event", "EventType", "Face", "FULL_TEXT_COLUMN", "FULL_TEXT_TABLE_SUFFIXES", "head_revision", "in_chunks",
+           "IN_LIST_SIZE", "include_object", "Job", "Keyframe", "latest_change", "make_engine", "MIGRATIONS_DIR", "Person",
+           "record_change", "SaveSchedule", "ScreenText", "SegmentSource", "Shot", "SpeakerTurn", "Tag", "TagKind",
            "TranscriptSegment", "upgrade", "User", "UTCDateTime", "utcnow", "vector_bytes", "Video",
-           "videos_changed", "VideoStatus"]
+           "videos_changed", "VideoStatus", "Voice"]

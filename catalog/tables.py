@@ -251,6 +251,72 @@ class ScreenText(Base):
     confidence: Mapped[float] = mapped_column(Float)
 
 
+class Person(Base):
+    """Someone seen (a face) or heard (a voice) in the library, named or not.
+
+    The faces and the voice a person is recognised by are kept on the row itself (float32 rows), not
+    only on their appearances, so a re-index of the one video a named person is in finds them again.
+    """
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    # hidden: still recognised (so the faces do not come back as someone new), not listed or searchable
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    face_exemplars: Mapped[bytes | None] = mapped_column(LargeBinary)  # (n, 128)
+    face_model: Mapped[str | None] = mapped_column(String(128))
+    voice: Mapped[bytes | None] = mapped_column(LargeBinary)  # (256,), the mean of their voices
+    voice_model: Mapped[str | None] = mapped_column(String(128))
+
+
+class Face(Base):
+    """One face in one keyframe, and the person it is."""
+
+    __tablename__ = "faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    keyframe_id: Mapped[int | None] = mapped_column(ForeignKey("keyframes.id", ondelete="CASCADE"))
+    time: Mapped[float] = mapped_column(Float)
+    # the span the face stands for (its keyframe's shot), so spans need no join
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    box: Mapped[list] = mapped_column(JSON)  # [left, top, right, bottom] in the keyframe's pixels
+    descriptor: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[str] = mapped_column(Text)  # the face's crop, relative to the thumbnails folder
+    model_version: Mapped[str] = mapped_column(String(128))
+
+
+class SpeakerTurn(Base):
+    """A stretch of one voice speaking; `speaker` numbers the video's voices, `person_id` says whose."""
+
+    __tablename__ = "speaker_turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    speaker: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+
+
+class Voice(Base):
+    """One voice of one video: what its turns sound like, for matching it across videos."""
+
+    __tablename__ = "voices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    speaker: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    model_version: Mapped[str] = mapped_column(String(128))
+
+
 class User(Base):
     """A viewer. `username` is how they sign in; a user from before accounts has none (and no password)
     until an admin claims it. `session_epoch` changes when the password does or every session of

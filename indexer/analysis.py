@@ -19,6 +19,8 @@ import numpy as np
 import models
 from catalog import SegmentSource
 from models.speech import Segment
+from people.library import FaceSeen, PeopleFound
+from people.speakers import diarize
 from settings import Settings
 
 from . import tagging
@@ -54,6 +56,7 @@ class AudioAnalysis:
     warning: str = ""
     cover: bytes | None = None  # JPEG thumbnail of an audio-only file (cover art or waveform)
     note: str = ""
+    speakers: object | None = None  # people.speakers.Diarization of the speech; None when people are off
 
 
 @dataclass
@@ -173,7 +176,8 @@ class Analyser:
             report(0.9)
             pictures.findings = tagging.frame_findings(
                 path, _keyframe_inputs(pictures.keyframes), cancel,
-                read_text=self.settings.read_screen_text, progress=lambda f: report(0.9 + 0.1 * f))
+                read_text=self.settings.read_screen_text, progress=lambda f: report(0.9 + 0.1 * f),
+                identify=self.settings.people)
             self._timed(stages, "faces_text", t0)
         report(1.0)
         return pictures
@@ -200,6 +204,10 @@ class Analyser:
                     t0 = time.perf_counter()
                     result.voice_priors = tagging.voice_priors(audio, _segment_inputs(transcript.segments))
                     self._timed(stages, "emotion", t0)
+                    if self.settings.people:
+                        t0 = time.perf_counter()
+                        result.speakers = diarize(audio, [(seg.start, seg.end) for seg in transcript.segments])
+                        self._timed(stages, "speakers", t0)
             if not info.has_video:
                 t0 = time.perf_counter()
                 result.cover = _jpeg(audio_thumbnail(path, audio))
@@ -251,6 +259,27 @@ def assemble_tags(video_id: int, info: MediaInfo, pictures: PictureAnalysis | No
         audio.voice_priors if speech and audio.voice_priors else [None] * len(segments),
         [(shot.start, shot.end) for shot in pictures.shots] if pictures else [], keyframes,
         pictures.findings if pictures else None, moods, content)
+
+def people_found(pictures: PictureAnalysis | None, audio: AudioAnalysis) -> PeopleFound | None:
+    """The faces of every keyframe and the speech's speakers, as the catalog's people writer reads them;
+    None when people were not looked for."""
+    findings = pictures.findings if pictures is not None and pictures.findings else []
+    looked = any(f.identities is not None for f in findings)
+    if not looked and audio.speakers is None:
+        return None
+    faces = [FaceSeen(i, face.box, face.descriptor, crop)
+             for i, f in enumerate(findings) for face, crop in (f.identities or [])]
+    face_model = voice_model = None
+    if faces:
+        from models.face_identity import load_face_identity
+
+        face_model = load_face_identity().version
+    if audio.speakers is not None and audio.speakers.speakers:
+        from models.voice_identity import voice_version
+
+        voice_model = voice_version()
+    return PeopleFound(faces=faces, face_model=face_model, speakers=audio.speakers, voice_model=voice_model)
+
 
 def outcome_notes(info: MediaInfo, audio: AudioAnalysis, texts: TextTracks,
                   video_tags: tagging.VideoTags) -> list[str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from catalog import (Catalog, Embedding, Job, Keyframe, ScreenText, Shot, Tag, TranscriptSegment, Video, VideoStatus,
-                     record_change, utcnow)
+from catalog import (Catalog, Embedding, Face, Job, Keyframe, ScreenText, Shot, SpeakerTurn, Tag, TranscriptSegment,
+                     Video, VideoStatus, Voice, record_change, utcnow)
 from settings import Settings
 
 from .errors import MediaError
@@ -173,7 +173,7 @@ class Claims:
 
 
 def drop_results(s, video_id: int) -> None:
-    for table in (Tag, ScreenText, Embedding, Keyframe, Shot, TranscriptSegment):
+    for table in (Tag, ScreenText, Face, SpeakerTurn, Voice, Embedding, Keyframe, Shot, TranscriptSegment):
         s.execute(delete(table).where(table.video_id == video_id))
     record_change(s, video_id)  # search processes re-sync this video's vectors
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from catalog import Catalog
 from settings import Settings
 
-from .analysis import Analyser, IndexModels, assemble_tags, outcome_notes
+from .analysis import Analyser, IndexModels, assemble_tags, outcome_notes, people_found
 from .claims import Claims, Outcome, Superseded, content_hash, remove_unused_thumbnails, this_worker
 from .errors import Cancelled, MediaError
 from .probe import MediaInfo, probe
@@ -77,7 +77,8 @@ class Indexer:
             t0 = time.perf_counter()
             clip = self.models.clip() if pictures is not None and pictures.clip_vectors is not None else None
             results = VideoResults(info, pictures, audio, texts, assemble_tags(
-                video_id, info, pictures, audio, texts, clip, self.settings.tag_vocabulary))
+                video_id, info, pictures, audio, texts, clip, self.settings.tag_vocabulary),
+                people_found(pictures, audio) if self.settings.people else None)
             stages["tags"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             write_results(self.catalog, self.worker, self.settings.thumbnails_dir, video_id, path, digest, results,

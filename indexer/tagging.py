@@ -9,6 +9,7 @@ instead of running speech recognition again).
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ class KeyframeInput:
 class FrameFindings:
     faces: list = field(default_factory=list)  # models.face.Face
     lines: list = field(default_factory=list)  # models.ocr.TextLine
+    # who the faces are: (models.face_identity.FaceFound, a JPEG crop of it); None when people are off
+    identities: list | None = None
 
 
 @dataclass
@@ -112,10 +115,18 @@ def _rgb(frame) -> np.ndarray:
 
 
 def frame_findings(path: Path, keyframes: list[KeyframeInput], cancel: threading.Event | None = None,
-                   read_text: bool = True, progress: Callable[[float], None] | None = None) -> list[FrameFindings]:
+                   read_text: bool = True, progress: Callable[[float], None] | None = None,
+                   identify: bool = False) -> list[FrameFindings]:
+    """Faces (expressions, and who they are when `identify`) and on-screen text of each keyframe, from
+    one decode of each distinct picture."""
     from models.face import load_face_expression
 
     faces_model = load_face_expression()
+    identity = None
+    if identify:
+        from models.face_identity import load_face_identity
+
+        identity = load_face_identity()
     reader = None
     if read_text:
         from models.ocr import load_ocr
@@ -127,6 +138,8 @@ def frame_findings(path: Path, keyframes: list[KeyframeInput], cancel: threading
     for done, (at, image) in enumerate(decode_frames(path, [keyframes[i].time for i in distinct], cancel), 1):
         i = distinct[at]
         findings[i].faces = faces_model.analyse(image)
+        if identity is not None:
+            findings[i].identities = [(face, face_crop(image, face.box)) for face in identity.find(image)]
         if reader is not None:
             small = _small_grey(image)
             if read_last is not None and read_last[0] == keyframes[i].shot_index \
@@ -141,6 +154,23 @@ def frame_findings(path: Path, keyframes: list[KeyframeInput], cancel: threading
         if k.same_as is not None:
             findings[i] = findings[k.same_as]  # the same picture: the same faces and text
     return findings
+
+
+FACE_CROP_SIDE = 112
+
+
+def face_crop(image: np.ndarray, box) -> bytes:
+    """A JPEG of the face with some room around it, for galleries."""
+    from PIL import Image
+
+    left, top, right, bottom = box
+    pad = (right - left) // 4
+    h, w = image.shape[:2]
+    crop = Image.fromarray(image[max(0, top - pad):min(h, bottom + pad), max(0, left - pad):min(w, right + pad)])
+    crop.thumbnail((FACE_CROP_SIDE, FACE_CROP_SIDE))
+    buf = io.BytesIO()
+    crop.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
 
 
 def _small_grey(image: np.ndarray) -> np.ndarray:

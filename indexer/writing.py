@@ -14,6 +14,8 @@ from PIL import Image
 from atomic_file import replaced_when_done
 from catalog import (Catalog, Embedding, Keyframe, SegmentSource, Shot, TranscriptSegment, Video, VideoStatus, utcnow,
                      vector_bytes)
+from people import library as people
+from people.library import PeopleFound
 from search.channels import TRANSCRIPT, VISUAL
 
 from . import tagging
@@ -45,6 +47,7 @@ class VideoResults:
     audio: AudioAnalysis
     texts: TextTracks
     tags: tagging.VideoTags
+    people: PeopleFound | None = None  # None: people not looked for (REELSCOPE_PEOPLE=0)
 
 
 def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id: int, path: Path, digest: str,
@@ -53,6 +56,8 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
     info, pictures, audio, texts = results.info, results.pictures, results.audio, results.texts
     versions = stamps.versions
     thumb_names = write_thumbnails(thumbnails_dir, digest, pictures, audio.cover)
+    if results.people is not None and results.people.faces:
+        results.people.crop_names = write_face_crops(thumbnails_dir, digest, pictures, results.people)
     with catalog.session() as s, s.begin():
         video = s.get(Video, video_id, with_for_update=True)
         if video is None or video.claimed_by != worker:
@@ -120,12 +125,32 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
                                 model_version=text.version, dim=vec.shape[0], vector=vector_bytes(vec))
                       for track, rows in zip(texts.tracks, rows_by_track) for r, vec in zip(rows, track.vectors))
         s.flush()
+        if results.people is not None:
+            people.record(s, video_id, results.people, frames, shots)
+            people.forget_unseen(s)
         tagging.add_tag_rows(s, video_id, results.tags, rows_by_track[0] if rows_by_track else [], shots, frames,
                              stamps.tagger)
         video.model_versions = used
         video.status, video.error = VideoStatus.INDEXED, None
         video.claimed_by = video.claimed_at = None
         video.indexed_at = utcnow()
+
+def write_face_crops(thumbnails_dir: Path, digest: str, pictures: PictureAnalysis, found: PeopleFound) -> list[str]:
+    """One JPEG a face, beside the keyframes' thumbnails (so they go when the content goes)."""
+    names = []
+    for n, face in enumerate(found.faces):
+        at = round(pictures.keyframes[face.keyframe].time * 1000)
+        name = f"{digest[:2]}/{digest}/face-{at:09d}-{n:04d}.jpg"
+        target = thumbnails_dir / name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with replaced_when_done(target) as tmp:
+                tmp.write_bytes(face.crop)
+        except OSError as exc:
+            raise MediaError(f"cannot write face pictures to {target.parent}: {exc.strerror}") from None
+        names.append(name)
+    return names
+
 
 def write_thumbnails(thumbnails_dir: Path, digest: str, pictures: PictureAnalysis | None,
                      cover: bytes | None = None) -> list[str]:

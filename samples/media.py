@@ -65,7 +65,7 @@ _AUDIO_CODECS = {
 
 @dataclass(frozen=True)
 class Scene:
-    """One shot: a photo name from skimage.data or an RGB colour, shown for `seconds`; a colour
+    """One shot: a photo (a name from skimage.data, or an image file) or an RGB colour, shown for `seconds`; a colour
     shot may carry a `caption` written across it (on-screen text, like a slide or a title card)."""
 
     seconds: float
@@ -78,8 +78,8 @@ class Scene:
             raise ValueError(f"scene length must be positive, got {self.seconds}")
         if (self.photo is None) == (self.colour is None):
             raise ValueError("a scene needs exactly one of photo= or colour=")
-        if self.photo is not None and self.photo not in PHOTOS:
-            raise ValueError(f"unknown photo {self.photo!r}; choose from {', '.join(PHOTOS)}")
+        if self.photo is not None and self.photo not in PHOTOS and not Path(self.photo).is_file():
+            raise ValueError(f"unknown photo {self.photo!r}; give an image file or one of {', '.join(PHOTOS)}")
         if self.colour is not None and (
             len(self.colour) != 3 or not all(0 <= int(c) <= 255 for c in self.colour)
         ):
@@ -121,6 +121,11 @@ def _planes(rgb: np.ndarray, width: int, height: int) -> tuple[np.ndarray, ...]:
 
 
 def _photo_rgb(name: str) -> np.ndarray:
+    if name not in PHOTOS:  # an image file (the real photos of people in tests and benches)
+        from PIL import Image
+
+        with Image.open(name) as image:
+            return np.asarray(image.convert("RGB"))
     from skimage import data
 
     img = np.asarray(getattr(data, name)())
@@ -144,6 +149,13 @@ def _photo_planes(name: str, width: int, height: int) -> tuple[np.ndarray, ...]:
     # just a crop of it: no per-frame resizing.
     img = _photo_rgb(name)
     h, w = img.shape[:2]
+    if name not in PHOTOS:
+        # an image file is shown whole ("contain", grey bars): a portrait's face must not be cropped off
+        side_w, side_h = max(w, h * width // height), max(h, w * height // width)
+        framed = np.full((side_h, side_w, 3), 40, np.uint8)
+        top, left = (side_h - h) // 2, (side_w - w) // 2
+        framed[top:top + h, left:left + w] = img
+        img, h, w = framed, side_h, side_w
     # Crop to the target aspect ("cover"), centred, then scale.
     if w * height > h * width:
         cw = h * width // height

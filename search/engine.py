@@ -18,6 +18,8 @@ import models
 from settings import Settings
 
 from catalog import Catalog, Embedding, Keyframe, TagKind, TranscriptSegment, Video, VideoStatus
+from people.library import person_spans
+
 from .keyword import search_keywords
 from .tag_index import Span, tagged_spans
 from .query import ParsedQuery, coverage, parse
@@ -269,8 +271,8 @@ class SearchEngine:
         return None if blob is None else np.frombuffer(blob, dtype=np.float32)
 
     def _tag_constraints(self, request: SearchRequest, video_ids) -> list[dict[int, list[Span]]] | None:
-        """One {video: spans} per tag filter (emotion, content tags); a moment must overlap a span of each."""
-        if not request.emotions and not request.tags:
+        """One {video: spans} per filter (emotions, content tags, people); a moment must overlap a span of each."""
+        if not request.emotions and not request.tags and not request.people:
             return None
         constraints = []
         with self.catalog.session() as s:
@@ -278,6 +280,8 @@ class SearchEngine:
                 constraints.append(tagged_spans(s, TagKind.EMOTION, request.emotions, video_ids))
             if request.tags:
                 constraints.append(tagged_spans(s, None, request.tags, video_ids))
+            if request.people:
+                constraints.append(person_spans(s, request.people, video_ids))
             live = _indexed_videos(s, set().union(*(c.keys() for c in constraints)))
         return [{v: spans for v, spans in c.items() if v in live} for c in constraints]
 

@@ -35,6 +35,8 @@ class SearchRequest:
     # only moments that overlap a segment or shot with one of these emotions / content tags
     emotions: list[str] | None = None
     tags: list[str] | None = None
+    # only moments where one of these people is seen or heard (people/library.py)
+    people: list[int] | None = None
     # only videos spoken (or subtitled) in one of these languages: ISO 639-1 codes or names as
     # containers and people write them ("zh-CN", "chi", "Chinese")
     languages: list[str] | None = None
@@ -49,12 +51,12 @@ class SearchRequest:
 
     @property
     def browsing(self) -> bool:
-        """No words, only tag filters: list the tagged moments themselves."""
-        return not (self.text or "").strip() and bool(self.emotions or self.tags)
+        """No words, only tag or people filters: list the tagged moments themselves."""
+        return not (self.text or "").strip() and bool(self.emotions or self.tags or self.people)
 
     def validate(self) -> None:
         if (not self.text or not self.text.strip()) and not self.browsing:
-            raise QueryError("the query is empty (give words, or an emotion or tag filter to browse)")
+            raise QueryError("the query is empty (give words, or an emotion, tag or person filter to browse)")
         if len(self.text) > MAX_QUERY_CHARS:
             raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
         if self.mode not in MODES:
@@ -68,8 +70,6 @@ class SearchRequest:
                 raise QueryError("then is empty: give what follows the query, or leave it out")
             if len(self.then) > MAX_QUERY_CHARS:
                 raise QueryError(f"then is longer than {MAX_QUERY_CHARS} characters")
-            if self.browsing or not (self.text or "").strip():
-                raise QueryError("then needs a query to follow (q)")
         if self.within is not None and not 0 < self.within <= MAX_WITHIN:
             raise QueryError(f"within is between 0 and {MAX_WITHIN:g} seconds")
 
@@ -78,6 +78,9 @@ class SearchRequest:
         whether nothing can match at all. Well-formed asks are answered (200), never refused: an
         unknown language is a filter that matches nothing, as an unknown tag is."""
         notices, nothing = [], False
+        if self.then is not None and not (self.text or "").strip():
+            notices.append("then follows a query (q): ignored while browsing by filters")
+            self.then = None
         if self.within is not None and not self.then:
             notices.append("within goes with then: ignored")
             self.within = None

@@ -413,5 +413,19 @@ def test_the_chinese_ui_has_no_english_left_on_any_page(zh_page, served, shots):
     page.wait_for_load_state()
     _check(page, "/admin", left, shots)
     assert page.locator("table.users tbody tr").count() >= 2
+    # people: the list, and a person with the admin's naming and merging forms
+    _check(page, "/people", left, shots)
+    assert page.locator(".person-card").count() > 0  # the sample library's narrator, heard in every video
+    person = page.locator(".person-card").first.get_attribute("data-person-id")
+    _check(page, f"/people/{person}", left, shots)
+    assert page.get_by_role("button", name="保存").count() == 1
+    page.get_by_label("名称").fill("艾琳")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state()
+    assert "艾琳" in page.locator("h1").inner_text()
+    words = english_left(page)
+    if words:
+        left["after naming a person"] = words
+    _check(page, f"/?person={person}", left)
 
     assert not left, "English left on the Chinese pages:\n" + "\n".join(f"{p}: {w}" for p, w in left.items())

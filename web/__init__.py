@@ -28,10 +28,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     hardening.init_app(app)
     i18n.init_app(app)  # pages in the visitor's language; the API stays English
 
-    from . import accounts_api, admin_api, recommend_api, search_api, status, tags_api, ui, videos_api
+    from . import accounts_api, admin_api, people_api, recommend_api, search_api, status, tags_api, ui, videos_api
 
     api = make_api(app)  # before the blueprints: it registers the <id:...> URL converter
-    for module in (status, search_api, videos_api, tags_api, admin_api, recommend_api, accounts_api):
+    for module in (status, search_api, videos_api, tags_api, people_api, admin_api, recommend_api, accounts_api):
         api.register_blueprint(module.bp)
     if settings.sign_in_required:
         app.before_request(lambda: auth.check_signed_in_everywhere(API_PREFIX))

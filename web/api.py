@@ -43,6 +43,15 @@ def needs_caller(bp, view, forbidden: str = "another user's data, or not an admi
     return bp.doc(security=BEARER)(view)
 
 
+class Words(ma.fields.String):
+    """Words a person typed: white space around them dropped, and all white space taken as nothing typed
+    (a view treats it as the parameter left out). Python's idea of white space is wider than the
+    JSON Schema pattern a client checks against, so blankness is never a validation error here."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
 class IdConverter(IntegerConverter):
     """`<id:name>`: a catalog id, 1..2^31-1; anything else is a 404 before any query runs."""
 

@@ -16,20 +16,20 @@ from search.tags import EMOTIONS
 from search.request import MODES, QueryError, SearchRequest, SearchResult
 
 from . import auth
-from .api import API_PREFIX, MAX_ID, thumbnail_url
+from .api import API_PREFIX, MAX_ID, Words, thumbnail_url
 from .extensions import current_engine
 
 bp = Blueprint("search", __name__, url_prefix=API_PREFIX, description="Search moments by meaning")
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-NOTHING_ASKED = "type what to find in q, or browse by emotion= or tag="
+NOTHING_ASKED = "type what to find in q, or browse by emotion=, tag= or person="
 
 
 class SearchArgs(ma.Schema):
     # at least one character that is not white space (the engine strips the rest)
-    q = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+    q = Words(validate=ma.validate.Length(max=500),
                          metadata={"description": 'what to find; keyword syntax: "a phrase", prefix*. '
-                                                  "May be left out to browse by emotion= or tag= alone."})
+                                                  "May be left out to browse by emotion=, tag= or person= alone."})
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 1000))
     mode = ma.fields.String(load_default="hybrid", validate=ma.validate.OneOf(MODES))
@@ -47,7 +47,11 @@ class SearchArgs(ma.Schema):
                          validate=ma.validate.Length(max=20),
                          metadata={"description": "only moments with one of these content tags, e.g. kitchen "
                                                   "(GET /api/v1/tags lists them)"})
-    then = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+    person = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(1, MAX_ID)),
+                            validate=ma.validate.Length(max=20),
+                            metadata={"description": "only moments where one of these people is seen or heard "
+                                                     "(GET /api/v1/people lists them; repeat the parameter)"})
+    then = Words(validate=ma.validate.Length(max=500),
                             metadata={"description": "\"this, then that\": moments where this follows q in the same "
                                                      "video, within `within` seconds; each moment's `then` says where"})
     within = ma.fields.Float(validate=ma.validate.Range(min=0, max=3600, min_inclusive=False), allow_nan=False,
@@ -113,7 +117,7 @@ class SearchResponse(ma.Schema):
 class SimilarArgs(ma.Schema):
     keyframe = ma.fields.Integer(required=True, validate=ma.validate.Range(1, MAX_ID))
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
-    q = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+    q = Words(validate=ma.validate.Length(max=500),
                          metadata={"description": "words to look for together with the picture"})
 
 
@@ -123,7 +127,7 @@ class ImageUpload(ma.Schema):
 
 class UploadArgs(ma.Schema):
     k = ma.fields.Integer(load_default=10, validate=ma.validate.Range(1, 100))
-    q = ma.fields.String(validate=[ma.validate.Length(min=1, max=500), ma.validate.Regexp(r"[\s\S]*\S")],
+    q = Words(validate=ma.validate.Length(max=500),
                          metadata={"description": "words to look for together with the picture"})
 
 
@@ -144,11 +148,13 @@ def _result(query: str, mode: str, k: int, offset: int, result) -> dict:
 class Search(MethodView):
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
     @bp.response(200, SearchResponse)
-    def get(self, k, offset, mode, q="", video=None, emotion=None, tag=None, lang=None, **filters):
+    def get(self, k, offset, mode, q="", video=None, emotion=None, tag=None, lang=None, person=None, **filters):
         """Moments that match the query, best first (hybrid: transcript meaning + keywords + pictures +
         on-screen text). Without q, the moments tagged with the emotion/tag filters, surest first."""
+        if "then" in filters:
+            filters["then"] = filters["then"] or None  # white space only: not asked
         request = SearchRequest(text=q, k=k, offset=offset, mode=mode, video_ids=video, emotions=emotion, tags=tag,
-                                languages=lang, **filters)
+                                people=person, languages=lang, **filters)
         if not q and not request.browsing:  # an empty search box: nothing asked, nothing wrong (a then= alone too)
             return _result(q, mode, k, offset, SearchResult([], 0, [], [NOTHING_ASKED]))
         try:

@@ -6,7 +6,7 @@ cookie session, or an auth proxy's header). Every POST here carries the session'
 field, or the X-CSRF-Token header from page scripts).
 
 This module is the UI's one blueprint, `pages`: every page's URL and the hooks all pages share. The
-views live by page in ui_search, ui_watch, ui_users, ui_library, ui_admin and ui_account; the
+views live by page in ui_search, ui_watch, ui_users, ui_library, ui_people, ui_admin and ui_account; the
 page hooks in ui_session; the template filters in ui_display.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, ui_messages, ui_account, ui_admin, ui_display, ui_library, ui_search, ui_session, ui_users, ui_watch
+from . import (i18n, ui_messages, ui_account, ui_admin, ui_display, ui_library, ui_people, ui_search, ui_session, ui_users,
+               ui_watch)
 
 pages = Blueprint("pages", __name__)
 
@@ -42,6 +43,9 @@ URLS = [
     ("/watch/<id:video_id>/rate", "POST", ui_watch.rate),
     ("/for-you", "GET", ui_users.feed_page),
     ("/library", "GET", ui_library.library_page),
+    ("/people", "GET", ui_people.people_page),
+    ("/people/<id:person_id>", "GET", ui_people.person_page),
+    ("/people/<id:person_id>/<any(name, hide, show, merge, forget):action>", "POST", ui_people.person_action),
     ("/admin", "GET", ui_admin.admin_page),
     ("/admin/jobs", "GET", ui_admin.admin_jobs_fragment),
     ("/admin/login", "POST", ui_admin.admin_login),

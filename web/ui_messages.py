@@ -60,7 +60,7 @@ ERRORS = [
     (r"the query is longer than (?P<n>\d+) characters", _l("The query is longer than %(n)s characters.")),
     (r"then is empty: .*", _l("“Then” is empty: say what follows, or leave it out.")),
     (r"then is longer than (?P<n>\d+) characters", _l("“Then” is longer than %(n)s characters.")),
-    (r"then needs a query to follow \(q\)", _l("“Then” needs a search to follow: type what comes first in the search box.")),
+    (r"then follows a query \(q\): ignored while browsing by filters", _l("“Then” needs a search to follow: type what comes first in the search box.")),
     # search_api.PictureError
     (r"the image is larger than 8 MB", _l("The picture is larger than 8 MB.")),
     (r"the upload is not an image Pillow can read", _l("The file is not a picture this server can read.")),

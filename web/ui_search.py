@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from catalog import Tag, TagKind, Video, VideoStatus
+from people.library import people_choices
 from search.channels import VISUAL
 from search.request import MODES, QueryError, SearchRequest
 
@@ -63,6 +64,10 @@ def _languages() -> list[str]:
             Video.status == VideoStatus.INDEXED, Video.language.is_not(None)).distinct()) if code)
 
 
+def _person_id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 2**31 else None
+
+
 def _moment_at(raw_video: str | None, raw_at: str | None) -> tuple[int, float] | None:
     """"More like this": the video and second the link names, when they are numbers."""
     try:
@@ -111,7 +116,7 @@ def _search_page(picture=None, error=None):
     form = {"q": request.args.get("q", "").strip()[:500], "mode": request.args.get("mode", "hybrid"),
             "dur": request.args.get("dur", ""), "emotion": request.args.get("emotion", ""),
             "tag": request.args.get("tag", ""), "lang": request.args.get("lang", "")[:16],
-            "then": request.args.get("then", "").strip()[:500]}
+            "then": request.args.get("then", "").strip()[:500], "person": _person_id(request.args.get("person"))}
     like = _moment_at(request.args.get("like"), request.args.get("at"))
     keyframe = request.args.get("keyframe", "")
     if picture is None and error is None and keyframe.isdigit() and 0 < int(keyframe) < 2**31:
@@ -127,8 +132,10 @@ def _search_page(picture=None, error=None):
     visual = current_engine().visual_availability()
     choices = _tag_choices()
     result, tags = None, []
-    browsing = bool(form["emotion"] or form["tag"])  # filters alone list the tagged moments
+    browsing = bool(form["emotion"] or form["tag"] or form["person"])  # filters alone list the tagged moments
     languages = _languages()
+    with current_catalog().session() as s:
+        people = people_choices(s)
     if error is not None:
         pass
     elif picture is not None:
@@ -152,14 +159,15 @@ def _search_page(picture=None, error=None):
                                min_duration=dur[1] if dur else None, max_duration=dur[2] if dur else None,
                                emotions=[form["emotion"]] if form["emotion"] else None,
                                tags=[form["tag"]] if form["tag"] else None,
-                               languages=[form["lang"]] if form["lang"] else None, then=form["then"] or None)
+                               languages=[form["lang"]] if form["lang"] else None, then=form["then"] or None,
+                               people=[form["person"]] if form["person"] else None)
         try:
             result = current_engine().search(search)
             tags = _moment_tags(result.moments)
         except QueryError as exc:
             error = refusal(exc, str(exc))
     context = {"form": form, "offset": offset, "result": result, "error": error, "tags": tags,
-               "visual": visual, "durations": DURATIONS, "choices": choices, "languages": languages,
+               "visual": visual, "durations": DURATIONS, "choices": choices, "languages": languages, "people": people,
                "emotion_filter": bool(choices.get(TagKind.EMOTION)),
                "tag_filter": any(choices.get(k) for k in (TagKind.SCENE, TagKind.OBJECT)),
                "per_page": RESULTS_PER_PAGE}

@@ -10,6 +10,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from catalog import Event, EventType, Tag, TagKind, Video, VideoStatus
+from people.library import speakers_of_segments, video_people
 from search.chapters import chapters_of
 from search.recommend import events as user_events
 
@@ -57,11 +58,21 @@ def _audio_line(audio: dict | None) -> str | None:
     return " · ".join(parts)
 
 
-def _transcripts(video: Video, tracks: dict) -> list[dict]:
-    """The text tracks the player offers and the transcript panel switches between, with their lines."""
+def _speaker_name(said: dict | None) -> str | None:
+    if not said:
+        return None
+    if said["person_id"] is not None:
+        return said["person_name"] or _("Person %(id)s", id=said["person_id"])
+    return _("Speaker %(n)s", n=said["speaker_number"])
+
+
+def _transcripts(video: Video, tracks: dict, speakers: dict) -> list[dict]:
+    """The text tracks the player offers and the transcript panel switches between, with their lines
+    (and who says each, where speakers are known)."""
     by_key: dict[str, list[dict]] = {}
     for seg in video.segments:
-        by_key.setdefault(segment_track(seg), []).append({"start": seg.start, "end": seg.end, "text": seg.text})
+        by_key.setdefault(segment_track(seg), []).append({"start": seg.start, "end": seg.end, "text": seg.text,
+                                                          "speaker": _speaker_name(speakers.get(seg.id))})
     listed = ([tracks["speech"]] if tracks["speech"] else []) + [t for t in tracks["subtitles"] if t["cues"]]
     # the speech track is named by this page; a subtitle track by its file (data, shown as it is)
     return [{"key": t["key"], "label": _("Speech (transcribed)") if t is tracks["speech"] else t["label"],
@@ -93,7 +104,7 @@ def watch_page(video_id):
         video = _video_or_404(s, video_id)
         tags = s.scalars(select(Tag).where(Tag.video_id == video_id).order_by(Tag.start, Tag.id)).all()
         tracks = text_tracks(video)
-        transcripts = _transcripts(video, tracks)
+        transcripts = _transcripts(video, tracks, speakers_of_segments(s, video_id, video.segments))
         shown = next((t for t in transcripts if t["key"] == tracks["default"]), transcripts[0] if transcripts else None)
         data = {
             "video": {"id": video.id, "title": video.title, "status": video.status, "error": video.error,
@@ -113,6 +124,7 @@ def watch_page(video_id):
             "timeline": _emotion_timeline(tags, video.duration or 0.0),
             "chapters": [c for c in chapters_of(s, video) if c.source != "whole"],
             "file_present": Path(video.path).is_file(),
+            "people": video_people(s, video_id),
         }
         user = viewer()
         rating = ratings(s, user.id, [video_id]).get(video_id) if user is not None else None

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
 from catalog import Keyframe, SegmentSource, Video, VideoStatus
+from people.library import speakers_of_segments, video_people
 from search.chapters import chapters_of
 from search.tag_index import video_tags
 
@@ -103,6 +104,9 @@ class SegmentSchema(ma.Schema):
     words = ma.fields.List(ma.fields.List(ma.fields.Raw()), required=True,
                            metadata={"description": "[word, start, end, probability]"})
     tags = ma.fields.List(ma.fields.Nested(TagSchema), required=True)
+    speaker = ma.fields.String(allow_none=True, metadata={"description": "who says it: a person's name or label, "
+                                                                        "else 'Speaker n' of this video"})
+    person_id = ma.fields.Integer(allow_none=True)
 
 
 class EmotionShare(ma.Schema):
@@ -188,6 +192,14 @@ class ChapterSchema(ma.Schema):
                        "whole (too short or too little said to divide)"})
 
 
+class VideoPerson(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(allow_none=True)
+    label = ma.fields.String(required=True)
+    appears = ma.fields.List(ma.fields.List(ma.fields.Float()), required=True)
+    speaks = ma.fields.List(ma.fields.List(ma.fields.Float()), required=True)
+
+
 class VideoDetail(VideoSummary):
     path_name = ma.fields.String(required=True, metadata={"description": "file name (not the full path)"})
     fps = ma.fields.Float(allow_none=True)
@@ -205,6 +217,8 @@ class VideoDetail(VideoSummary):
     chapters_url = ma.fields.String(required=True, metadata={"description": "the chapters as a WebVTT chapters track"})
     warnings = ma.fields.List(ma.fields.String(), required=True,
                               metadata={"description": "what was kept from damaged or odd input, in words"})
+    people = ma.fields.List(ma.fields.Nested(VideoPerson), required=True,
+                            metadata={"description": "who appears and who speaks, with [start, end] spans"})
 
 
 class SimilarVideo(ma.Schema):
@@ -334,6 +348,7 @@ class VideoById(MethodView):
         with current_catalog().session() as s:
             video = _get_video(s, video_id)
             tags = video_tags(s, video_id)
+            speakers = speakers_of_segments(s, video_id, video.segments)
             body = _summary(video, video.keyframes[0].id if video.keyframes else None)
             body.update({
                 "path_name": Path(video.path).name, "fps": video.fps, "video_codec": video.video_codec,
@@ -345,7 +360,7 @@ class VideoById(MethodView):
                 "transcript": [{"id": seg.id, "start": seg.start, "end": seg.end, "text": seg.text,
                                 "source": seg.source or SegmentSource.SPEECH, "track": segment_track(seg),
                                 "language": seg.language, "words": seg.words,
-                                "tags": tags["segments"].get(seg.id, [])}
+                                "tags": tags["segments"].get(seg.id, []), **speakers.get(seg.id, {})}
                                for seg in video.segments],
                 "tags": tags["summary"], "screen_text": tags["screen_text"],
                 "subtitles_url": f"{API_PREFIX}/videos/{video.id}/subtitles.vtt",
@@ -353,6 +368,7 @@ class VideoById(MethodView):
                 "chapters": [c.as_dict() for c in chapters_of(s, video)],
                 "chapters_url": f"{API_PREFIX}/videos/{video.id}/chapters.vtt",
                 "warnings": [str(w) for w in video.warnings or []],
+                "people": video_people(s, video_id),
             })
             return body
 
@@ -383,10 +399,12 @@ def _vtt_time(seconds: float) -> str:
 
 
 def _vtt(cues) -> Response:
-    """A WebVTT file of (start, end, text) cues: subtitles, or a chapters track."""
+    """A WebVTT file of (start, end, text) or (start, end, text, speaker) cues: subtitles (a speaker's
+    name as a voice tag), or a chapters track."""
     lines = ["WEBVTT", ""]
-    for i, (start, end, text) in enumerate(cues, 1):
-        lines += [str(i), f"{_vtt_time(start)} --> {_vtt_time(end)}", _vtt_text(text), ""]
+    for i, (start, end, text, *speaker) in enumerate(cues, 1):
+        voice = f"<v {_vtt_text(speaker[0]).replace(chr(10), ' ')}>" if speaker and speaker[0] else ""
+        lines += [str(i), f"{_vtt_time(start)} --> {_vtt_time(end)}", voice + _vtt_text(text), ""]
     return Response("\n".join(lines), mimetype="text/vtt")
 
 
@@ -411,8 +429,10 @@ def subtitles(video_id, track=None):
         elif track not in keys:
             known = ", ".join(keys) if keys else "none"
             abort(404, message=f"video {video_id} has no text track {track!r} (its tracks: {known})")
-        return _vtt([(seg.start, max(seg.end, seg.start + 0.2), seg.text)
-                     for seg in video.segments if segment_track(seg) == track])
+        cues = [seg for seg in video.segments if segment_track(seg) == track]
+        speakers = speakers_of_segments(s, video_id, cues) if track == SPEECH_TRACK else {}
+        return _vtt([(seg.start, max(seg.end, seg.start + 0.2), seg.text, speakers.get(seg.id, {}).get("speaker"))
+                     for seg in cues])
 
 
 @bp.route("/videos/<id:video_id>/chapters.vtt")
