@@ -86,6 +86,9 @@ class VoiceEncoder:
         self._model.eval()
         self.version = _weights_version(str(weights))
         self._lock = threading.Lock()  # one forward pass at a time (torch modules are not re-entrant safe)
+        # the first mel spectrogram and forward pass cost ~2.5 s (librosa's and torch's first-call set-up):
+        # paid here, with the load, not by the first video's speech
+        self.embed_windows(np.random.default_rng(0).normal(0, 0.1, 2 * SAMPLE_RATE).astype(np.float32))
 
     # ------------------------------------------------------------------ embedding
 

@@ -14,7 +14,7 @@ from catalog import (Catalog, Embedding, Face, Keyframe, Person, SpeakerTurn, Ta
 from indexer.pipeline import Indexer
 from web import create_app
 
-from conftest import make_settings, service_missing
+from conftest import make_settings, service_missing, session_csrf
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "real-media" / "faces"
 TOKEN = "people-test-token"
@@ -135,6 +135,30 @@ def test_naming_needs_an_admin_and_a_named_person_survives_a_reindex(library):
     person = client.get(f"/api/v1/people/{obama}").get_json()
     assert {t["video_id"] for t in person["timeline"]} == {1, 2}
     assert client.get(person["gallery"][0]["picture_url"]).status_code == 200
+
+
+def test_people_pages_list_name_and_split_for_an_admin(library):
+    settings, catalog, _, _ = library
+    obama, kit = obama_and_kit(catalog)
+    client = create_app(settings).test_client()
+    listing = client.get("/people").get_data(as_text=True)
+    assert f'data-person-id="{kit}"' in listing and "Barack Obama" in listing
+    client.get("/people")  # a session, for its CSRF token
+    refused = client.post(f"/people/{kit}/name", data={"name": "Kit", "csrf_token": session_csrf(client)})
+    assert refused.status_code == 401  # no one signed in
+    client.post("/admin/login", data={"token": TOKEN, "csrf_token": session_csrf(client)})
+    named = client.post(f"/people/{kit}/name", data={"name": "Kit <Harington>", "csrf_token": session_csrf(client)},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "Kit &lt;Harington&gt;" in named and "Kit <Harington>" not in named  # escaped
+    page = client.get(f"/people/{kit}").get_data(as_text=True)
+    assert page.count('name="face"') == 2 and "/watch/2?t=0.0" in page
+    with catalog.session() as s:
+        second = s.scalar(select(Face.id).where(Face.person_id == kit, Face.video_id == 2))
+    split = client.post(f"/people/{kit}/split", data={"face": [str(second)], "csrf_token": session_csrf(client)})
+    new = int(split.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert new != kit and people_of(catalog)[new] == [("second visit.mp4", 0.0)]
+    client.post(f"/people/{kit}/merge", data={"other": str(new), "csrf_token": session_csrf(client)})
+    assert len(people_of(catalog)[kit]) == 2 and new not in people_of(catalog)
 
 
 def test_merge_split_and_forget(library):

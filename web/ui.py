@@ -45,7 +45,7 @@ URLS = [
     ("/library", "GET", ui_library.library_page),
     ("/people", "GET", ui_people.people_page),
     ("/people/<id:person_id>", "GET", ui_people.person_page),
-    ("/people/<id:person_id>/<any(name, hide, show, merge, forget):action>", "POST", ui_people.person_action),
+    ("/people/<id:person_id>/<any(name, hide, show, merge, split, forget):action>", "POST", ui_people.person_action),
     ("/admin", "GET", ui_admin.admin_page),
     ("/admin/jobs", "GET", ui_admin.admin_jobs_fragment),
     ("/admin/login", "POST", ui_admin.admin_login),

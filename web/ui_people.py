@@ -1,5 +1,5 @@
 """The people pages: everyone seen or heard (`/people`), one person (`/people/<id>`) with their faces
-and where they are; an admin names, hides, merges and forgets people here (the API's functions)."""
+and where they are; an admin names, hides, merges, splits and forgets people here (the API's functions)."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -55,6 +55,16 @@ def person_action(person_id, action):
             else:
                 library.merge(s, person, others)
                 flash(_("Merged: their faces and voice are this person's now."))
+        elif action == "split":
+            faces = [int(f) for f in request.form.getlist("face") if f.isdigit() and int(f) < 2**31]
+            try:
+                new = library.split(s, person, faces)
+            except ValueError:
+                flash(_("Tick the faces that are someone else first."), "error")
+            else:
+                flash(_("Split: the ticked faces are a person of their own now."))
+                s.flush()
+                return redirect(url_for("pages.person_page", person_id=new.id))
         else:  # forget
             library.forget(s, person, current_app.config["REELSCOPE"].thumbnails_dir)
             flash(_("Forgotten: their faces and voice were removed."))
