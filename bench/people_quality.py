@@ -14,7 +14,7 @@ their exemplars). Scored over every detected face against the true names with pa
 who counts as her own, unnamed person. Baseline in the same run: one person per video (all faces of a
 video together, no two videos joined).
 
-Speakers: bench/people_speakers.py's run(args), when it is there (--no-speakers skips it).
+Speakers: bench/people_speakers.py (diarization error rate on real recordings; --no-speakers skips it).
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from models.face_identity import load_face_identity  # noqa: E402
 from people import faces as people_faces  # noqa: E402
+import people_speakers  # noqa: E402  (bench/)
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_MEDIA = Path(os.environ.get("REELSCOPE_REAL_MEDIA", ROOT.parent / "shared" / "real-media"))
@@ -235,49 +235,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--no-speakers", action="store_true", help="skip the speaker section")
-    speakers_run = None
-    try:
-        import people_speakers
-
-        speakers_run = people_speakers.run
-        if hasattr(people_speakers, "add_arguments"):  # its own options, if it has any
-            people_speakers.add_arguments(parser)
-    except Exception as exc:  # absent (ImportError) or half-written: the face section runs regardless
-        speakers_missing = f"speaker section not run: bench/people_speakers.py cannot be imported ({exc!r})"
     args = parser.parse_args()
-
     results = {"faces": faces_section(args)}
-    if args.no_speakers:
-        print("\nspeaker section skipped (--no-speakers)")
-    elif speakers_run is None:
-        print("\n" + speakers_missing)
-    else:
+    if not args.no_speakers:
         print()
-        try:
-            results["speakers"] = speakers_run(args)
-        except Exception as exc:  # its failure is reported, and the face figures above are still summed up
-            traceback.print_exc()
-            results["speakers"] = {"error": f"{type(exc).__name__}: {exc}"}
-
-    faces = results["faces"]
+        results["speakers"] = people_speakers.run(args)
+        people_speakers.print_table(results["speakers"])
+    faces, speakers = results["faces"], results.get("speakers", {}).get("summary")
     print(f"\nsummary: faces pairwise F1 {faces['f1']:.3f} (goal >= {FACE_F1_GOAL}: "
-          f"{'met' if faces['goal_met'] else 'NOT met'})", end="")
-    speakers = results.get("speakers")
-    if isinstance(speakers, dict) and "error" in speakers:
-        print(f"; speakers FAILED ({speakers['error']})")
-    elif isinstance(speakers, dict):
-        speakers = speakers.get("summary", speakers)  # its headline figures, where it gathers them
-        figures = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in speakers.items()
-                            if isinstance(v, (int, float)) and not isinstance(v, bool))
-        met = speakers.get("goal_met")
-        print(f"; speakers {figures}" + ("" if met is None else f" (goal {'met' if met else 'NOT met'})"))
-    else:
-        print("; speakers not run")
+          f"{'met' if faces['goal_met'] else 'NOT met'})"
+          + (f"; diarization error rate {speakers['ours']:.3f} against {speakers['fixed_2s']:.3f} (fixed 2 s windows) "
+             f"and {speakers['one_spk']:.3f} (one speaker) (goal <= {speakers['goal_der']}: "
+             f"{'met' if speakers['goal_met'] else 'NOT met'})" if speakers else ""))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
         print(f"figures written to {args.json}")
-    if isinstance(speakers, dict) and "error" in speakers:
-        sys.exit(1)
 
 
 if __name__ == "__main__":
