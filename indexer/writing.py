@@ -62,6 +62,7 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
         video = s.get(Video, video_id, with_for_update=True)
         if video is None or video.claimed_by != worker:
             raise Superseded()
+        before = people.before_reindex(s, video_id) if results.people is not None else None
         drop_results(s, video_id)
         video.title = video.title or title_from_path(path)
         video.size_bytes, video.mtime = info.size_bytes, path.stat().st_mtime
@@ -126,7 +127,7 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
                       for track, rows in zip(texts.tracks, rows_by_track) for r, vec in zip(rows, track.vectors))
         s.flush()
         if results.people is not None:
-            people.record(s, video_id, results.people, frames, shots)
+            people.record(s, video_id, results.people, frames, shots, before)
             people.forget_unseen(s)
         tagging.add_tag_rows(s, video_id, results.tags, rows_by_track[0] if rows_by_track else [], shots, frames,
                              stamps.tagger)

@@ -71,10 +71,56 @@ def _lock(session) -> None:
 
 # -- writing one video's people ------------------------------------------------------------------
 
-def record(session, video_id: int, found: PeopleFound, frames: list[Keyframe], shots: list[Shot]) -> None:
+@dataclass
+class Before:
+    """Who a video's faces and voices were before it is indexed again: by place, not by descriptor, so
+    names carry over even when a new face or voice model makes the old descriptors incomparable."""
+    faces: list[tuple[float, list, int]] = field(default_factory=list)  # (time, box, person)
+    turns: list[tuple[float, float, int]] = field(default_factory=list)  # (start, end, person)
+
+
+def before_reindex(session, video_id: int) -> Before:
+    """Read before the video's rows are dropped."""
+    return Before(
+        [(t, box, pid) for t, box, pid in session.execute(select(Face.time, Face.box, Face.person_id).where(
+            Face.video_id == video_id, Face.person_id.is_not(None)))],
+        [(a, b, pid) for a, b, pid in session.execute(select(SpeakerTurn.start, SpeakerTurn.end, SpeakerTurn.person_id)
+                                                      .where(SpeakerTurn.video_id == video_id,
+                                                             SpeakerTurn.person_id.is_not(None)))])
+
+
+def _box_overlap(a, b) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _by_place(votes: dict[int, dict[int, float]], taken: list[int | None], existing: set[int]) -> list[int | None]:
+    """Per group, the earlier person most of it stood where, if that person still exists and is free."""
+    out = list(taken)
+    used = {pid for pid in taken if pid is not None}
+    for group in sorted(votes, key=lambda g: -max(votes[g].values())):
+        if out[group] is not None:
+            continue
+        for pid, _ in sorted(votes[group].items(), key=lambda kv: -kv[1]):
+            if pid in existing and pid not in used:
+                out[group] = pid
+                used.add(pid)
+                break
+    return out
+
+
+def record(session, video_id: int, found: PeopleFound, frames: list[Keyframe], shots: list[Shot],
+           before: Before | None = None) -> None:
     """The video's faces, voices and turns, with the people they are; `frames` and `shots` are the video's
-    rows just written (flushed), in the analysis' order."""
+    rows just written (flushed), in the analysis' order; `before`, who was where when the video was last
+    indexed (a group or voice no descriptor matches takes the person it overlaps)."""
     faces = found.faces or []
+    before = before or Before()
     diarization = found.speakers or Diarization()
     if not faces and not diarization.turns:
         return
@@ -95,6 +141,22 @@ def record(session, video_id: int, found: PeopleFound, frames: list[Keyframe], s
         select(Person).where(Person.voice_model == found.voice_model, Person.voice.is_not(None)))} \
         if diarization.speakers else {}
     voice_person = match_voices(diarization.voices, known_voices) if diarization.speakers else []
+    earlier = {pid for *_, pid in before.faces + before.turns}  # merged away or forgotten since: not there
+    existing = set(session.scalars(select(Person.id).where(Person.id.in_(earlier)))) if earlier else set()
+    if before.faces and in_video:
+        votes: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        for i, f in enumerate(faces):
+            for t, box, pid in before.faces:
+                if abs(t - frames[f.keyframe].time) < 0.01 and _box_overlap(f.box, box) >= 0.5:
+                    votes[in_video.labels[i]][pid] += 1.0
+        group_person = _by_place(votes, group_person, existing)
+    if before.turns and diarization.speakers:
+        votes = defaultdict(lambda: defaultdict(float))
+        for t in diarization.turns:
+            for a, b, pid in before.turns:
+                votes[t.speaker][pid] += max(0.0, min(b, t.end) - max(a, t.start))
+        voice_person = _by_place({s: v for s, v in votes.items() if max(v.values(), default=0) > 0},
+                                 voice_person, existing)
     links = _links(diarization, group_spans)
     # a known voice gives its name to a new face on screen while it speaks
     for speaker, group in links.items():

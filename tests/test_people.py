@@ -137,6 +137,23 @@ def test_naming_needs_an_admin_and_a_named_person_survives_a_reindex(library):
     assert client.get(person["gallery"][0]["picture_url"]).status_code == 200
 
 
+def test_a_new_face_and_voice_model_keeps_the_names_by_place(library):
+    """Descriptors of another model cannot be compared: a re-index finds its people where they were."""
+    _, catalog, indexer, videos = library
+    obama, kit = obama_and_kit(catalog)
+    with catalog.session() as s, s.begin():
+        for person in s.scalars(select(Person)):
+            person.face_model, person.voice_model = "an older face model", "an older voice model"
+    for path in videos.values():
+        assert indexer.index_path(path, force=True).status == "indexed"
+    assert obama_and_kit(catalog) == (obama, kit)
+    with catalog.session() as s:
+        assert s.get(Person, obama).name == "Barack Obama"
+        assert s.scalar(select(func.count(Person.id))) == 2
+        assert s.scalar(select(SpeakerTurn.person_id)) == obama  # the voice stays his
+        assert {p.face_model for p in s.scalars(select(Person))} == {s.scalar(select(Face.model_version))}
+
+
 def test_people_pages_list_name_and_split_for_an_admin(library):
     settings, catalog, _, _ = library
     obama, kit = obama_and_kit(catalog)

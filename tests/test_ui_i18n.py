@@ -94,10 +94,12 @@ def test_an_unknown_language_is_no_route(app):
 
 def test_the_json_api_stays_english(app):
     client = app.test_client()
-    response = client.get("/api/v1/search?q=", headers={"Accept-Language": "zh-CN"})
+    response = client.get("/api/v1/search?k=0", headers={"Accept-Language": "zh-CN"})
     body = response.get_json()
-    assert response.status_code == 422 or response.status_code == 400, response.status_code
+    assert response.status_code == 422, response.status_code
     assert not CJK.search(str(body)), body
+    nothing = client.get("/api/v1/search?q=", headers={"Accept-Language": "zh-CN"}).get_json()
+    assert nothing["notices"] and not CJK.search(str(nothing)), nothing
     response = client.get("/watch/424242", headers={"Accept-Language": "zh-CN", "Accept": "application/json"})
     assert response.status_code == 404
     page = client.get("/watch/424242", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
