@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pysubs2
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -309,6 +309,8 @@ def add_text_vectors(settings: Settings, name: str) -> int:
             Embedding.owner_kind == TRANSCRIPT.owner_kind, Embedding.model_version == model.version))
         if have:
             return 0
+        # another version of the same model (a kept library): replaced, as a reindex would
+        s.execute(delete(Embedding).where(Embedding.owner_kind == TRANSCRIPT.owner_kind, Embedding.model == model.name))
         rows = list(s.scalars(select(TranscriptSegment).order_by(TranscriptSegment.id)))
         vectors = model.encode([r.text for r in rows])
         s.add_all(Embedding(video_id=r.video_id, owner_kind=TRANSCRIPT.owner_kind, owner_id=r.id, model=model.name,

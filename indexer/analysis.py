@@ -237,7 +237,7 @@ class Analyser:
             # tags read the primary track only: speech where there is any, else the first subtitles
             t0 = time.perf_counter()
             tracks[0].emotions = tagging.text_emotions([seg.text for seg in tracks[0].segments], tracks[0].vectors,
-                                                       self.models.text().name)
+                                                       self.models.text().version)
             self._timed(stages, "emotion", t0)
         return TextTracks(tracks, skipped)
 

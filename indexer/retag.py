@@ -29,10 +29,13 @@ def stale_for_tags(catalog: Catalog, version: str) -> list[int]:
     return [v for v in indexed if v not in current]
 
 
-def _vectors(s, video_id: int, kind: str, ids: list[int], model: str) -> np.ndarray | None:
-    """The rows' vectors from `model` (a video may hold another model's too, before a reindex)."""
-    rows = {e.owner_id: e.as_array() for e in s.scalars(
-        select(Embedding).where(Embedding.video_id == video_id, Embedding.owner_kind == kind, Embedding.model == model))}
+def _vectors(s, video_id: int, kind: str, ids: list[int], model: str, version: str | None = None) -> np.ndarray | None:
+    """The rows' vectors from `model` (a video may hold another model's too, before a reindex), of
+    `version` when given."""
+    q = select(Embedding).where(Embedding.video_id == video_id, Embedding.owner_kind == kind, Embedding.model == model)
+    if version is not None:
+        q = q.where(Embedding.model_version == version)
+    rows = {e.owner_id: e.as_array() for e in s.scalars(q)}
     if not ids or any(i not in rows for i in ids):
         return None
     return np.stack([rows[i] for i in ids])
@@ -50,7 +53,8 @@ def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: st
                                                 .order_by(TranscriptSegment.index))))
         shots = list(s.scalars(select(Shot).where(Shot.video_id == video_id).order_by(Shot.index)))
         frames = list(s.scalars(select(Keyframe).where(Keyframe.video_id == video_id).order_by(Keyframe.time)))
-        text_vectors = _vectors(s, video_id, "segment", [seg.id for seg in segments], settings.text_model)
+        text_version = models.text_version(settings.text_model, settings.models_dir)
+        text_vectors = _vectors(s, video_id, "segment", [seg.id for seg in segments], settings.text_model, text_version)
         clip_vectors = _vectors(s, video_id, "keyframe", [f.id for f in frames], settings.clip_model)
     inputs = [tagging.SegmentInput(seg.start, seg.end, seg.text, seg.words or []) for seg in segments]
     keyframes = [tagging.KeyframeInput(f.time, f.shot_index) for f in frames]
@@ -72,7 +76,7 @@ def retag_video(settings: Settings, catalog: Catalog, video_id: int, version: st
         if clip_vectors is not None else None
     moods, content = tagging.clip_signals(clip, clip_vectors, settings.tag_vocabulary)
     video_tags = tagging.build_tags(video_id, duration, inputs,
-                                    tagging.text_emotions([i.text for i in inputs], text_vectors, settings.text_model),
+                                    tagging.text_emotions([i.text for i in inputs], text_vectors, text_version),
                                     priors, [(sh.start, sh.end) for sh in shots], keyframes, findings, moods,
                                     content)
     with catalog.session() as s, s.begin():

@@ -179,14 +179,14 @@ def _small_grey(image: np.ndarray) -> np.ndarray:
     return image[::step, ::step].mean(axis=2, dtype=np.float32)
 
 
-def text_emotions(texts: list[str], vectors: np.ndarray | None, text_model: str | None) -> np.ndarray:
-    """The emotion of each text; `vectors` (or None), made by the text model named `text_model`, are
-    used only when the head was trained over that model, else it embeds the texts itself."""
+def text_emotions(texts: list[str], vectors: np.ndarray | None, made_by: str | None) -> np.ndarray:
+    """The emotion of each text; `vectors` (or None), made by the text model version `made_by`, are
+    used only when the head was trained over that version, else it embeds the texts itself."""
     from models.emotion_text import load_emotion_text
 
     if not texts:
         return np.zeros((0, len(EMOTIONS)))
-    return load_emotion_text().predict(texts, vectors, text_model if vectors is not None else None)
+    return load_emotion_text().predict(texts, vectors, made_by if vectors is not None else None)
 
 
 def voice_priors(audio, segments: list[SegmentInput]) -> list[np.ndarray | None]:

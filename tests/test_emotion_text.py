@@ -139,15 +139,27 @@ def test_confidence_is_calibrated_on_clear_cases(classifier):
 
 def test_indexer_vectors_give_the_same_answer(classifier):
     texts = [t for t, _ in CLEAR[:3] + CLEAR_ZH[:3]]
-    vectors = models.load_text(HEAD_MODEL, "cpu").encode(texts)
-    np.testing.assert_allclose(classifier.predict(texts, vectors, HEAD_MODEL), classifier.predict(texts), atol=1e-5)
+    e5 = models.load_text(HEAD_MODEL, "cpu", raw=True)
+    vectors = e5.encode(texts)
+    np.testing.assert_allclose(classifier.predict(texts, vectors, e5.version), classifier.predict(texts), atol=1e-5)
 
 
 def test_vectors_of_its_own_model_are_used(classifier):
     # the counterpart of the next test: vectors named as the head's model really are read
     texts = [t for t, _ in CLEAR[:4]]
-    unrelated = models.load_text(HEAD_MODEL, "cpu").encode(FACTUAL)
-    assert not np.allclose(classifier.predict(texts, unrelated, HEAD_MODEL), classifier.predict(texts), atol=0.05)
+    e5 = models.load_text(HEAD_MODEL, "cpu", raw=True)
+    unrelated = e5.encode(FACTUAL)
+    assert not np.allclose(classifier.predict(texts, unrelated, e5.version), classifier.predict(texts), atol=0.05)
+
+
+def test_the_search_e5_vectors_are_not_read_as_the_head_s_own(classifier):
+    """The search's e5 has the language direction taken out (models/language_axis.py): another version,
+    so the head embeds the texts itself rather than read vectors it was not trained on."""
+    texts = [t for t, _ in CLEAR + CLEAR_ZH]
+    search_e5 = models.load_text(HEAD_MODEL, "cpu")
+    assert search_e5.version != classifier.text_model_version
+    np.testing.assert_allclose(tagging.text_emotions(texts, search_e5.encode(texts), search_e5.version),
+                               classifier.predict(texts), atol=1e-5)
 
 
 def test_vectors_of_another_model_are_not_used(classifier):
@@ -156,15 +168,16 @@ def test_vectors_of_another_model_are_not_used(classifier):
     minilm = models.load_text("all-MiniLM-L6-v2", "cpu").encode(texts)
     assert minilm.shape == (len(texts), classifier.dim)
     expected = classifier.predict(texts)
-    np.testing.assert_allclose(classifier.predict(texts, minilm, "all-MiniLM-L6-v2"), expected, atol=1e-5)
-    # the indexer's call, with the name of the model that made its segment vectors
-    np.testing.assert_allclose(tagging.text_emotions(texts, minilm, "all-MiniLM-L6-v2"), expected, atol=1e-5)
+    made_by = models.text_version("all-MiniLM-L6-v2")
+    np.testing.assert_allclose(classifier.predict(texts, minilm, made_by), expected, atol=1e-5)
+    # the indexer's call, with the version of the model that made its segment vectors
+    np.testing.assert_allclose(tagging.text_emotions(texts, minilm, made_by), expected, atol=1e-5)
     assert [EMOTIONS[i] for i in expected.argmax(axis=1)] == [e for _, e in CLEAR + CLEAR_ZH]
 
 
 def test_wrong_vectors_are_refused_clearly(classifier):
     with pytest.raises(ValueError, match=HEAD_MODEL):
-        classifier.predict(["hello", "there"], np.zeros((2, 512), dtype=np.float32), HEAD_MODEL)
+        classifier.predict(["hello", "there"], np.zeros((2, 512), dtype=np.float32), classifier.text_model_version)
     with pytest.raises(ValueError, match="which text model"):  # a bare array cannot say whose it is
         classifier.predict(["hello", "there"], np.zeros((2, 384), dtype=np.float32))
     with pytest.raises(TypeError):
@@ -180,7 +193,7 @@ def test_version_names_the_weights_file(classifier):
     assert head["labels"] == list(EMOTIONS)
     # Trained on the vectors of the e5 that ships now: another one needs a retrained head.
     assert head["text_model"] == HEAD_MODEL == classifier.text_model
-    assert head["text_model_version"] == models.load_text(HEAD_MODEL, "cpu").version
+    assert head["text_model_version"] == models.load_text(HEAD_MODEL, "cpu", raw=True).version
     assert HEAD_FILE.stat().st_size < 300_000
 
 
