@@ -260,6 +260,7 @@ def assemble_tags(video_id: int, info: MediaInfo, pictures: PictureAnalysis | No
         [(shot.start, shot.end) for shot in pictures.shots] if pictures else [], keyframes,
         pictures.findings if pictures else None, moods, content)
 
+
 def people_found(pictures: PictureAnalysis | None, audio: AudioAnalysis) -> PeopleFound | None:
     """The faces of every keyframe and the speech's speakers, as the catalog's people writer reads them;
     None when people were not looked for."""

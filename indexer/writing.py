@@ -136,6 +136,7 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
         video.claimed_by = video.claimed_at = None
         video.indexed_at = utcnow()
 
+
 def write_face_crops(thumbnails_dir: Path, digest: str, pictures: PictureAnalysis, found: PeopleFound) -> list[str]:
     """One JPEG a face, beside the keyframes' thumbnails (so they go when the content goes)."""
     names = []

@@ -214,7 +214,7 @@ def face_picture(face_id):
         relative = face.thumbnail
     path = safe_join(str(current_app.config["REELSCOPE"].thumbnails_dir), relative)
     if path is None or not Path(path).is_file():
-        abort(404, message="face picture missing; `reelscope index verify` reports it")
+        abort(404, message="the face picture is missing on disk; index the video again to make it")
     return send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
 
 
