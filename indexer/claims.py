@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 
 from catalog import (Catalog, Embedding, Face, Job, Keyframe, ScreenText, Shot, SpeakerTurn, Tag, TranscriptSegment,
                      Video, VideoStatus, Voice, record_change, utcnow)
+from people import library as people
 from settings import Settings
 
 from .errors import MediaError
@@ -117,9 +118,11 @@ class Claims:
                         # the same bytes under a new name: a move, not a new video
                         old = twin.path
                         if video is not None:
+                            seen = people.people_of_video(s, video.id)
                             record_change(s, video.id)
                             s.delete(video)
                             s.flush()
+                            people.forget_unseen(s, seen)
                         twin.path, twin.title = key, title_from_path(path)
                         return Outcome(key, "skipped", twin.id, f"moved from {old}; index entry updated")
                     return Outcome(key, "skipped", twin.id, f"same content as video {twin.id} ({twin.path})")

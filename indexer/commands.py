@@ -13,6 +13,7 @@ from sqlalchemy import select
 import models
 from models import weights
 from catalog import Catalog, Video, VideoStatus, record_change, upgrade
+from people import library as people
 from settings import get_settings
 
 from .cli_catalog import open_catalog
@@ -216,8 +217,11 @@ def index_remove(video_id):
         if video is None:
             raise click.ClickException(f"no video with id {video_id}")
         digest, path = video.content_hash, video.path
+        seen = people.people_of_video(s, video_id)
         record_change(s, video_id)
         s.delete(video)
+        s.flush()
+        people.forget_unseen(s, seen)  # unnamed people who were only in it
     if digest:
         remove_unused_thumbnails(settings, catalog, digest)
     click.echo(f"removed [{video_id}] {path}")

@@ -128,7 +128,7 @@ def write_results(catalog: Catalog, worker: str, thumbnails_dir: Path, video_id:
         s.flush()
         if results.people is not None:
             people.record(s, video_id, results.people, frames, shots, before)
-            people.forget_unseen(s)
+            people.forget_unseen(s, before.people)
         tagging.add_tag_rows(s, video_id, results.tags, rows_by_track[0] if rows_by_track else [], shots, frames,
                              stamps.tagger)
         video.model_versions = used

@@ -78,6 +78,10 @@ class Before:
     faces: list[tuple[float, list, int]] = field(default_factory=list)  # (time, box, person)
     turns: list[tuple[float, float, int]] = field(default_factory=list)  # (start, end, person)
 
+    @property
+    def people(self) -> set[int]:
+        return {pid for *_, pid in self.faces + self.turns}
+
 
 def before_reindex(session, video_id: int) -> Before:
     """Read before the video's rows are dropped."""
@@ -141,7 +145,7 @@ def record(session, video_id: int, found: PeopleFound, frames: list[Keyframe], s
         select(Person).where(Person.voice_model == found.voice_model, Person.voice.is_not(None)))} \
         if diarization.speakers else {}
     voice_person = match_voices(diarization.voices, known_voices) if diarization.speakers else []
-    earlier = {pid for *_, pid in before.faces + before.turns}  # merged away or forgotten since: not there
+    earlier = before.people  # merged away or forgotten since: not there
     existing = set(session.scalars(select(Person.id).where(Person.id.in_(earlier)))) if earlier else set()
     if before.faces and in_video:
         votes: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
@@ -203,15 +207,20 @@ def _links(diarization: Diarization, group_spans: dict[int, list[tuple[float, fl
     return links
 
 
-def _overlap(turns: list[tuple[float, float]], spans: list[tuple[float, float]]) -> float:
-    """Seconds of `turns` that fall inside the union of `spans`."""
+def _union(spans: list[tuple[float, float]], gap: float = 0.0) -> list[list[float]]:
+    """The spans merged where they overlap or lie less than `gap` apart, in time order."""
     merged: list[list[float]] = []
     for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
+        if merged and a <= merged[-1][1] + gap:
             merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b])
-    return sum(max(0.0, min(b, d) - max(a, c)) for a, b in turns for c, d in merged)
+    return merged
+
+
+def _overlap(turns: list[tuple[float, float]], spans: list[tuple[float, float]]) -> float:
+    """Seconds of `turns` that fall inside the union of `spans`."""
+    return sum(max(0.0, min(b, d) - max(a, c)) for a, b in turns for c, d in _union(spans))
 
 
 def _new_person(session) -> int:
@@ -240,12 +249,22 @@ def _refresh_voice(session, person: Person) -> None:
     person.voice, person.voice_model = _blob(mean / (np.linalg.norm(mean) or 1.0)), model
 
 
-def forget_unseen(session) -> int:
-    """Unnamed people no face or voice is left of (their videos were removed or re-indexed): gone."""
-    seen = select(Face.person_id).where(Face.person_id.is_not(None)).union(
-        select(Voice.person_id).where(Voice.person_id.is_not(None)))
-    return session.execute(delete(Person).where(Person.name.is_(None), Person.hidden.is_(False),
-                                                Person.id.not_in(seen))).rowcount or 0
+def people_of_video(session, video_id: int) -> set[int]:
+    """Who is seen or heard in a video: read before its rows go, for forget_unseen after."""
+    return set(session.scalars(select(Face.person_id).where(Face.video_id == video_id, Face.person_id.is_not(None))
+                               .union(select(Voice.person_id).where(Voice.video_id == video_id,
+                                                                    Voice.person_id.is_not(None)))))
+
+
+def forget_unseen(session, candidates: set[int]) -> int:
+    """Of `candidates` (the people of a video just re-indexed or removed), the unnamed ones no face or
+    voice is left of: gone. Only they can have lost their last row, so the rest of the library is not read."""
+    if not candidates:
+        return 0
+    seen = select(Face.person_id).where(Face.person_id.in_(candidates)).union(
+        select(Voice.person_id).where(Voice.person_id.in_(candidates)))
+    return session.execute(delete(Person).where(Person.id.in_(candidates), Person.name.is_(None),
+                                                Person.hidden.is_(False), Person.id.not_in(seen))).rowcount or 0
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -276,13 +295,8 @@ def person_spans(session, person_ids: list[int], video_ids: list[int] | None = N
 
 
 def merged_spans(spans: list[tuple[float, float]], gap: float = 1.0) -> list[list[float]]:
-    merged: list[list[float]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1] + gap:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([round(a, 2), round(b, 2)])
-    return merged
+    """As shown: the union of the spans (those under `gap` apart joined), to the hundredth of a second."""
+    return [[round(a, 2), round(b, 2)] for a, b in _union(spans, gap)]
 
 
 def video_people(session, video_id: int) -> list[dict]:
@@ -311,12 +325,16 @@ def speakers_of_segments(session, video_id: int, segments) -> dict[int, dict]:
         return {}
     names = dict(session.execute(select(Person.id, Person.name).where(
         Person.id.in_({t.person_id for t in turns if t.person_id}), Person.hidden.is_(False))).all())
+    voices = sorted({(t.speaker, t.person_id) for t in turns}, key=lambda v: (v[0], v[1] or 0))
+    voice_of_turn = np.array([voices.index((t.speaker, t.person_id)) for t in turns])
+    starts, ends = np.array([t.start for t in turns]), np.array([t.end for t in turns])
     out = {}
+    # vectorised over the turns: a long recording has thousands of segments and of turns
     for seg in segments:
-        said = defaultdict(float)
-        for t in turns:
-            said[(t.speaker, t.person_id)] += max(0.0, min(seg.end, t.end) - max(seg.start, t.start))
-        (speaker, pid), seconds = max(said.items(), key=lambda kv: kv[1])
+        said = np.bincount(voice_of_turn, weights=np.clip(np.minimum(seg.end, ends) - np.maximum(seg.start, starts),
+                                                          0.0, None), minlength=len(voices))
+        best = int(np.argmax(said))
+        (speaker, pid), seconds = voices[best], float(said[best])
         if seconds > 0:
             visible = pid in names
             out[seg.id] = {"person_id": pid if visible else None, "person_name": names.get(pid),

@@ -100,14 +100,18 @@ def _person(session, person_id: int) -> Person:
     return person
 
 
-def _summary(session, person: Person) -> dict:
-    body = library.person_summary(session, person)
-    body["picture_url"] = face_url(body.pop("cover_face"))
-    return body
+def _with_picture(summary: dict) -> dict:
+    """A person's summary as the API and the pages show it: their first face as a picture URL."""
+    summary["picture_url"] = face_url(summary.pop("cover_face"))
+    return summary
+
+
+def people_list(session, include_hidden: bool) -> list[dict]:
+    return [_with_picture(body) for body in library.list_people(session, include_hidden)]
 
 
 def person_detail(session, person: Person) -> dict:
-    body = _summary(session, person)
+    body = _with_picture(library.person_summary(session, person))
     faces = session.execute(select(Face.id, Face.video_id, Face.time).where(Face.person_id == person.id)
                             .order_by(Face.video_id, Face.time).limit(GALLERY)).all()
     body["gallery"] = [{"id": f.id, "video_id": f.video_id, "time": f.time, "picture_url": face_url(f.id)}
@@ -123,9 +127,7 @@ class People(MethodView):
     def get(self, include_hidden):
         """Everyone seen or heard, named first."""
         with current_catalog().session() as s:
-            people = library.list_people(s, include_hidden and auth.caller_is_admin())
-        for body in people:
-            body["picture_url"] = face_url(body.pop("cover_face"))
+            people = people_list(s, include_hidden and auth.caller_is_admin())
         return {"people": people, "enabled": current_app.config["REELSCOPE"].people}
 
 

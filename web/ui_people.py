@@ -10,15 +10,13 @@ from people import library
 
 from . import auth
 from .extensions import current_catalog
-from .people_api import person_detail, face_url
+from .people_api import people_list, person_detail
 
 
 def people_page():
     admin = auth.caller_is_admin()
     with current_catalog().session() as s:
-        people = library.list_people(s, include_hidden=admin)
-    for p in people:
-        p["picture_url"] = face_url(p.pop("cover_face"))
+        people = people_list(s, include_hidden=admin)
     return render_template("people.html", people=people, admin=admin, nav="pages.people_page",
                            enabled=current_app.config["REELSCOPE"].people)
 

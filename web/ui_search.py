@@ -134,8 +134,6 @@ def _search_page(picture=None, error=None):
     result, tags = None, []
     browsing = bool(form["emotion"] or form["tag"] or form["person"])  # filters alone list the tagged moments
     languages = _languages()
-    with current_catalog().session() as s:
-        people = people_choices(s)
     if error is not None:
         pass
     elif picture is not None:
@@ -167,7 +165,7 @@ def _search_page(picture=None, error=None):
         except QueryError as exc:
             error = refusal(exc, str(exc))
     context = {"form": form, "offset": offset, "result": result, "error": error, "tags": tags,
-               "visual": visual, "durations": DURATIONS, "choices": choices, "languages": languages, "people": people,
+               "visual": visual, "durations": DURATIONS, "choices": choices, "languages": languages,
                "emotion_filter": bool(choices.get(TagKind.EMOTION)),
                "tag_filter": any(choices.get(k) for k in (TagKind.SCENE, TagKind.OBJECT)),
                "per_page": RESULTS_PER_PAGE}
@@ -175,6 +173,8 @@ def _search_page(picture=None, error=None):
         response = current_app.make_response(render_template("_results.html", **context))
     else:
         context["recent"] = [] if result is not None or error else _recent_videos()
+        with current_catalog().session() as s:
+            context["people"] = people_choices(s)  # the filter's menu: the page, not the results fragment
         context["video_count"] = current_catalog().counts()["by_status"][VideoStatus.INDEXED]
         response = current_app.make_response(render_template("search.html", **context))
     response.vary.add("X-Fragment")
